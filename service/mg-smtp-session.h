@@ -1,0 +1,97 @@
+/* mg-smtp-session.h - one inbound SMTP conversation (pure state machine)
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The mailgate authors
+ *
+ * An MgSmtpSession turns command lines into reply lines and tells its caller
+ * what to do next.  It does no I/O: MgSessionIo (mg-receiver.c) feeds it
+ * lines and DATA bytes and writes the replies it appends to a GString.
+ * "250" after DATA is produced only by mg_smtp_session_commit_done(), which
+ * the caller invokes once the queue says the message is durable (R-1.5).
+ *
+ * Threading: a session is touched by one thread at a time.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "mg-config.h"
+#include "mg-queue.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  MG_SMTP_ACTION_CONTINUE,   /* read the next command line */
+  MG_SMTP_ACTION_READ_DATA,  /* 354 sent: feed raw bytes to handle_data() */
+  MG_SMTP_ACTION_COMMIT,     /* message complete: take_message(), queue it, then commit_done() */
+  MG_SMTP_ACTION_START_TLS,  /* (later) switch to TLS, then continue */
+  MG_SMTP_ACTION_CLOSE,      /* flush replies, then close the connection */
+} MgSmtpAction;
+
+typedef char *(*MgSmtpNewIdFunc) (gpointer user_data);
+
+typedef struct
+{
+  MgConfig        *config;          /* snapshot for this connection (ref taken) */
+  const char      *session_tag;     /* "S00000001": trace tag (copied) */
+  const char      *hostname;        /* our host name for banner / Received (copied) */
+  GInetAddress    *client_address;  /* nullable (unit tests may pass NULL) */
+  guint16          client_port;
+  const char      *client_host;     /* verified reverse name or NULL (copied) */
+  guint16          local_port;      /* listener port (for Received) */
+  MgSmtpNewIdFunc  new_id;          /* queue id for a new transaction */
+  gpointer         new_id_data;
+  gint64           now;             /* g_get_real_time() at connect (for tests: fixed) */
+} MgSmtpSessionInfo;
+
+typedef struct _MgSmtpSession MgSmtpSession;
+
+MgSmtpSession  *mg_smtp_session_new          (const MgSmtpSessionInfo *info);
+void            mg_smtp_session_free         (MgSmtpSession *self);
+
+/* The 220 banner (R-1.3: text hidden when receiver.banner_show is false). */
+void            mg_smtp_session_greeting     (MgSmtpSession *self,
+                                              GString       *replies);
+
+/* One command line WITHOUT its line ending.  @line may contain NUL bytes
+ * (they are refused).  @crlf: the line ended with CRLF (FALSE: bare LF,
+ * refused with 500 5.5.2).  @too_long: the caller cut the line at the
+ * limit (receiver.max_line_length style): answer 500 5.5.2, never execute. */
+MgSmtpAction    mg_smtp_session_handle_line  (MgSmtpSession *self,
+                                              const char    *line,
+                                              gsize          len,
+                                              gboolean       crlf,
+                                              gboolean       too_long,
+                                              GString       *replies);
+
+/* DATA bytes (any chunking).  Sets *@consumed; bytes after the end-of-data
+ * marker are NOT consumed (pipelined commands follow).  Returns READ_DATA
+ * (need more), COMMIT (message complete and acceptable), or CONTINUE (the
+ * message was refused: a 5xx is in @replies, e.g. size or loop limit). */
+MgSmtpAction    mg_smtp_session_handle_data  (MgSmtpSession *self,
+                                              const char    *data,
+                                              gsize          len,
+                                              gsize         *consumed,
+                                              GString       *replies);
+
+/* After COMMIT: the message to queue (transfer full): id, sender, expanded
+ * recipients, body with the Received: header prepended. */
+MgQueueMessage *mg_smtp_session_take_message (MgSmtpSession *self);
+
+/* The queue's answer: 250 with the queue id, or 451 4.3.0 on @error. */
+void            mg_smtp_session_commit_done  (MgSmtpSession *self,
+                                              const GError  *error,
+                                              GString       *replies);
+
+/* The connection timed out / the server shuts down: 421 4.4.2 text. */
+void            mg_smtp_session_timeout      (MgSmtpSession *self,
+                                              GString       *replies);
+void            mg_smtp_session_shutdown     (MgSmtpSession *self,
+                                              GString       *replies);
+
+gboolean        mg_smtp_session_in_data      (MgSmtpSession *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MgSmtpSession, mg_smtp_session_free)
+
+G_END_DECLS
