@@ -1,1 +1,1151 @@
-/* placeholder: being written */
+/* mg-control-server.c - the control socket: GDBus peer-to-peer server
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The mailgate authors
+ *
+ * One GDBusServer on a Unix socket, created the OpenSMTPD way (refuse if a
+ * live daemon answers, unlink a stale file, bind under a tight umask, then
+ * set the mode).  A GDBusAuthObserver admits only EXTERNAL authentication
+ * and only the daemon's uid, root, or members of the "mailgate" group: a
+ * refused peer never reaches a method.  One generated skeleton is exported
+ * on every accepted connection; each method handler is a short call into
+ * mg-daemon.h or the config store, completed with the generated
+ * mg_dbus_control1_complete_*().  Validation problems go back as a(sss)
+ * data, storage failures as typed D-Bus errors.
+ *
+ * Ownership: the server owns the skeleton, the GDBusServer and one Peer per
+ * open connection (a ref on the connection and its trace subscription).
+ * The daemon is borrowed.
+ *
+ * Threading: main thread only.  The auth observer's
+ * authorize-authenticated-peer may run on a GDBus worker thread, so it uses
+ * only reentrant lookups (getpwuid_r, getgrnam_r, getgrouplist).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gunixsocketaddress.h>
+#include <glib/gstdio.h>
+
+#include "mg-control-generated.h"
+#include "mg-control-server.h"
+#include "mg-error.h"
+#include "mg-problem.h"
+#include "mg-trace.h"
+
+#define CONTROL_OBJECT_PATH "/org/mailgate/Control"
+#define CONTROL_INTERFACE   "org.mailgate.Control1"
+#define CONTROL_GROUP       "mailgate"
+
+typedef struct
+{
+  MgControlServer *server;       /* not owned */
+  GDBusConnection *connection;   /* owned */
+  gulong           closed_id;
+  guint            trace_id;     /* 0: not subscribed */
+} Peer;
+
+struct _MgControlServer
+{
+  MgDaemon          *daemon;       /* not owned */
+  char              *socket_path;
+  GDBusAuthObserver *observer;
+  GDBusServer       *dbus_server;
+  MgDBusControl1    *skeleton;
+  GHashTable        *peers;        /* GDBusConnection* -> Peer* (owned) */
+  gboolean           owns_socket;  /* we bound it: remove it in free */
+};
+
+/* Every method whose only out-argument is a(sss) completes the same way. */
+typedef void (*CompleteProblemsFunc) (MgDBusControl1        *object,
+                                      GDBusMethodInvocation *invocation,
+                                      GVariant              *problems);
+
+/* ---- credentials ------------------------------------------------------- */
+
+static char *
+lookup_user_name (uid_t  uid,
+                  gid_t *gid_out)
+{
+  struct passwd pwd, *result = NULL;
+  gsize size = 1024;
+
+  for (;;)
+    {
+      g_autofree char *buf = g_malloc (size);
+      int rc = getpwuid_r (uid, &pwd, buf, size, &result);
+
+      if (rc == ERANGE && size < 1024 * 1024)
+        {
+          size *= 2;
+          continue;
+        }
+      if (rc != 0 || result == NULL)
+        return NULL;
+      *gid_out = pwd.pw_gid;
+      return g_strdup (pwd.pw_name);
+    }
+}
+
+static gboolean
+lookup_group_id (const char *name,
+                 gid_t      *gid_out)
+{
+  struct group grp, *result = NULL;
+  gsize size = 4096;
+
+  for (;;)
+    {
+      g_autofree char *buf = g_malloc (size);
+      int rc = getgrnam_r (name, &grp, buf, size, &result);
+
+      if (rc == ERANGE && size < 4 * 1024 * 1024)
+        {
+          size *= 2;
+          continue;
+        }
+      if (rc != 0 || result == NULL)
+        return FALSE;
+      *gid_out = grp.gr_gid;
+      return TRUE;
+    }
+}
+
+/* Supplementary groups come from the group database for that uid's user:
+ * the peer's primary gid alone is not enough (STYLE.md B7). */
+static gboolean
+uid_in_group (uid_t       uid,
+              const char *group_name)
+{
+  g_autofree char *user = NULL;
+  g_autofree gid_t *groups = NULL;
+  gid_t wanted, primary;
+  int n_groups = 32;
+
+  if (!lookup_group_id (group_name, &wanted))
+    return FALSE;
+  user = lookup_user_name (uid, &primary);
+  if (user == NULL)
+    return FALSE;
+
+  groups = g_new (gid_t, n_groups);
+  if (getgrouplist (user, primary, groups, &n_groups) < 0)
+    {
+      groups = g_renew (gid_t, groups, n_groups);
+      if (getgrouplist (user, primary, groups, &n_groups) < 0)
+        return FALSE;
+    }
+
+  for (int i = 0; i < n_groups; i++)
+    if (groups[i] == wanted)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+on_observer_allow_mechanism_cb (GDBusAuthObserver *observer,
+                                const char        *mechanism,
+                                gpointer           user_data)
+{
+  return g_strcmp0 (mechanism, "EXTERNAL") == 0;
+}
+
+static gboolean
+on_observer_authorize_authenticated_peer_cb (GDBusAuthObserver *observer,
+                                             GIOStream         *stream,
+                                             GCredentials      *credentials,
+                                             gpointer           user_data)
+{
+  uid_t uid;
+
+  if (credentials == NULL)
+    return FALSE;
+  uid = g_credentials_get_unix_user (credentials, NULL);
+  if (uid == (uid_t) -1)
+    return FALSE;
+
+  if (uid == geteuid () || uid == 0)
+    return TRUE;
+  return uid_in_group (uid, CONTROL_GROUP);
+}
+
+/* ---- peers and trace --------------------------------------------------- */
+
+static Peer *
+peer_for_invocation (MgControlServer       *self,
+                     GDBusMethodInvocation *invocation)
+{
+  return g_hash_table_lookup (self->peers,
+                              g_dbus_method_invocation_get_connection (invocation));
+}
+
+static void
+peer_stop_trace (Peer *peer)
+{
+  if (peer->trace_id == 0)
+    return;
+  mg_trace_unsubscribe (peer->trace_id);
+  peer->trace_id = 0;
+}
+
+static void
+peer_free (Peer *peer)
+{
+  peer_stop_trace (peer);
+  g_clear_signal_handler (&peer->closed_id, peer->connection);
+  g_dbus_interface_skeleton_unexport_from_connection (G_DBUS_INTERFACE_SKELETON (peer->server->skeleton),
+                                                      peer->connection);
+  if (!g_dbus_connection_is_closed (peer->connection))
+    g_dbus_connection_close (peer->connection, NULL, NULL, NULL);
+  g_clear_object (&peer->connection);
+  g_free (peer);
+}
+
+/* a trace line goes to the subscribing connection only. */
+static void
+on_trace_line_cb (const char *line,
+                  gpointer    user_data)
+{
+  Peer *peer = user_data;
+  g_autofree char *valid = NULL;
+
+  if (!g_utf8_validate (line, -1, NULL))
+    line = valid = g_utf8_make_valid (line, -1);   /* "s" must be UTF-8 */
+
+  g_dbus_connection_emit_signal (peer->connection, NULL,
+                                 CONTROL_OBJECT_PATH, CONTROL_INTERFACE,
+                                 "TraceLine", g_variant_new ("(s)", line),
+                                 NULL);
+}
+
+static void
+on_connection_closed_cb (GDBusConnection *connection,
+                         gboolean         remote_peer_vanished,
+                         GError          *error,
+                         gpointer         user_data)
+{
+  Peer *peer = user_data;
+
+  g_hash_table_remove (peer->server->peers, connection);   /* frees peer */
+}
+
+static gboolean
+on_server_new_connection_cb (GDBusServer     *server,
+                             GDBusConnection *connection,
+                             gpointer         user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GError) error = NULL;
+  Peer *peer;
+
+  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton),
+                                         connection, CONTROL_OBJECT_PATH, &error))
+    {
+      g_warning ("control: cannot export %s: %s", CONTROL_OBJECT_PATH, error->message);
+      return FALSE;
+    }
+
+  peer = g_new0 (Peer, 1);
+  peer->server = self;
+  peer->connection = g_object_ref (connection);
+  peer->closed_id = g_signal_connect (connection, "closed",
+                                      G_CALLBACK (on_connection_closed_cb), peer);
+  g_hash_table_insert (self->peers, connection, peer);
+
+  if (g_dbus_connection_is_closed (connection))
+    g_hash_table_remove (self->peers, connection);
+  return TRUE;
+}
+
+/* ---- completion helpers ------------------------------------------------ */
+
+/* After a store mutation: a storage error, or the problems, or (applied)
+ * a new snapshot for receiver and delivery, then an empty a(sss). */
+static gboolean
+finish_change (MgControlServer       *self,
+               GDBusMethodInvocation *invocation,
+               CompleteProblemsFunc   complete,
+               gboolean               applied,
+               GPtrArray             *problems,
+               const GError          *error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (error != NULL)
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  if (!applied && problems->len == 0)
+    {
+      g_dbus_method_invocation_return_error (invocation, MG_CONTROL_ERROR,
+                                             MG_CONTROL_ERROR_FAILED,
+                                             "the change was refused without a reason");
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  if (applied && !mg_daemon_config_changed (self->daemon, &local_error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, local_error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+
+  complete (self->skeleton, invocation, mg_problems_to_variant (problems));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static char *
+canonical_domain (const char *domain)
+{
+  char *lower = g_ascii_strdown (domain, -1);
+  gsize len = strlen (lower);
+
+  if (len > 0 && lower[len - 1] == '.')
+    lower[len - 1] = '\0';
+  return lower;
+}
+
+static char *
+format_listener_spec (const MgListenerSpec *spec)
+{
+  if (strchr (spec->address, ':') != NULL)
+    return g_strdup_printf ("[%s]:%u", spec->address, spec->port);
+  return g_strdup_printf ("%s:%u", spec->address, spec->port);
+}
+
+static const char *
+rcpt_state_name (MgRcptState state)
+{
+  switch (state)
+    {
+    case MG_RCPT_STATE_PENDING:   return "pending";
+    case MG_RCPT_STATE_DELIVERED: return "delivered";
+    case MG_RCPT_STATE_FAILED:    return "failed";
+    default:                      return "unknown";
+    }
+}
+
+static GVariant *
+queue_message_to_variant (const MgQueueMessage *msg)
+{
+  GVariantBuilder dict, rcpts;
+
+  g_variant_builder_init (&rcpts, G_VARIANT_TYPE ("a(sss)"));
+  for (guint i = 0; i < msg->rcpts->len; i++)
+    {
+      const MgQueueRcpt *rcpt = g_ptr_array_index (msg->rcpts, i);
+
+      g_variant_builder_add (&rcpts, "(sss)", rcpt->address,
+                             rcpt_state_name (rcpt->state),
+                             rcpt->last_reply != NULL ? rcpt->last_reply : "");
+    }
+
+  g_variant_builder_init (&dict, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&dict, "{sv}", "id", g_variant_new_string (msg->id));
+  g_variant_builder_add (&dict, "{sv}", "sender",
+                         g_variant_new_string (msg->sender != NULL ? msg->sender : ""));
+  g_variant_builder_add (&dict, "{sv}", "size", g_variant_new_uint64 (msg->body_size));
+  g_variant_builder_add (&dict, "{sv}", "received",
+                         g_variant_new_int64 (msg->received_at / G_USEC_PER_SEC));
+  g_variant_builder_add (&dict, "{sv}", "attempts", g_variant_new_uint32 (msg->attempts));
+  g_variant_builder_add (&dict, "{sv}", "next-attempt",
+                         g_variant_new_int64 (msg->next_attempt / G_USEC_PER_SEC));
+  g_variant_builder_add (&dict, "{sv}", "held", g_variant_new_boolean (msg->held));
+  g_variant_builder_add (&dict, "{sv}", "recipients", g_variant_builder_end (&rcpts));
+  return g_variant_builder_end (&dict);
+}
+
+/* ---- method handlers: status and services ------------------------------ */
+
+static gboolean
+handle_get_status (MgDBusControl1        *object,
+                   GDBusMethodInvocation *invocation,
+                   gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+
+  mg_dbus_control1_complete_get_status (object, invocation,
+                                        mg_daemon_get_status (self->daemon));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+parse_service (GDBusMethodInvocation *invocation,
+               const char            *name,
+               MgService             *out)
+{
+  if (mg_service_from_string (name, out))
+    return TRUE;
+  g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR,
+                                         G_DBUS_ERROR_INVALID_ARGS,
+                                         "unknown service \"%s\"", name);
+  return FALSE;
+}
+
+static gboolean
+handle_start (MgDBusControl1        *object,
+              GDBusMethodInvocation *invocation,
+              const char            *service,
+              gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GError) error = NULL;
+  MgService services;
+
+  if (!parse_service (invocation, service, &services))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  if (!mg_daemon_start (self->daemon, services, &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  mg_dbus_control1_complete_start (object, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_stop (MgDBusControl1        *object,
+             GDBusMethodInvocation *invocation,
+             const char            *service,
+             gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  MgService services;
+
+  if (!parse_service (invocation, service, &services))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
+  mg_daemon_stop (self->daemon, services);
+  mg_dbus_control1_complete_stop (object, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* ---- settings ---------------------------------------------------------- */
+
+static gboolean
+handle_get_settings (MgDBusControl1        *object,
+                     GDBusMethodInvocation *invocation,
+                     gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
+  g_autoptr(GList) keys = NULL;
+  GVariantBuilder builder;
+
+  keys = g_list_sort (g_hash_table_get_keys (config->settings),
+                      (GCompareFunc) g_strcmp0);
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{ss}"));
+  for (GList *l = keys; l != NULL; l = l->next)
+    g_variant_builder_add (&builder, "{ss}", (const char *) l->data,
+                           (const char *) g_hash_table_lookup (config->settings, l->data));
+
+  mg_dbus_control1_complete_get_settings (object, invocation,
+                                          g_variant_builder_end (&builder));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_apply_settings (MgDBusControl1        *object,
+                       GDBusMethodInvocation *invocation,
+                       GVariant              *changes,
+                       gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                                       g_free, g_free);
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  GVariantIter iter;
+  const char *key, *value;
+  gboolean ok;
+
+  g_variant_iter_init (&iter, changes);
+  while (g_variant_iter_next (&iter, "{&s&s}", &key, &value))
+    g_hash_table_replace (table, g_strdup (key), g_strdup (value));
+
+  ok = mg_config_store_set_settings (mg_daemon_get_store (self->daemon), table,
+                                     problems, &error);
+  return finish_change (self, invocation, mg_dbus_control1_complete_apply_settings,
+                        ok, problems, error);
+}
+
+/* ---- domains and accounts ---------------------------------------------- */
+
+static gboolean
+handle_list_domains (MgDBusControl1        *object,
+                     GDBusMethodInvocation *invocation,
+                     gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sb)"));
+  for (guint i = 0; i < config->domains->len; i++)
+    {
+      const MgDomain *domain = g_ptr_array_index (config->domains, i);
+
+      g_variant_builder_add (&builder, "(sb)", domain->name, domain->shared_box);
+    }
+  mg_dbus_control1_complete_list_domains (object, invocation,
+                                          g_variant_builder_end (&builder));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_add_domain (MgDBusControl1        *object,
+                   GDBusMethodInvocation *invocation,
+                   const char            *name,
+                   gboolean               shared_box,
+                   gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = mg_config_store_add_domain (mg_daemon_get_store (self->daemon), name,
+                                   shared_box, problems, &error);
+  return finish_change (self, invocation, mg_dbus_control1_complete_add_domain,
+                        ok, problems, error);
+}
+
+static gboolean
+handle_remove_domain (MgDBusControl1        *object,
+                      GDBusMethodInvocation *invocation,
+                      const char            *name,
+                      gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = mg_config_store_remove_domain (mg_daemon_get_store (self->daemon), name,
+                                      problems, &error);
+  return finish_change (self, invocation, mg_dbus_control1_complete_remove_domain,
+                        ok, problems, error);
+}
+
+static gboolean
+handle_list_accounts (MgDBusControl1        *object,
+                      GDBusMethodInvocation *invocation,
+                      const char            *domain,
+                      gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
+  g_autofree char *wanted = canonical_domain (domain);   /* "" = every domain */
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sb)"));
+  for (guint i = 0; i < config->accounts->len; i++)
+    {
+      const MgAccount *account = g_ptr_array_index (config->accounts, i);
+
+      if (*wanted != '\0' && g_strcmp0 (account->domain, wanted) != 0)
+        continue;
+      g_variant_builder_add (&builder, "(sb)", account->address,
+                             account->password_hash != NULL);
+    }
+  mg_dbus_control1_complete_list_accounts (object, invocation,
+                                           g_variant_builder_end (&builder));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_add_account (MgDBusControl1        *object,
+                    GDBusMethodInvocation *invocation,
+                    const char            *address,
+                    const char            *password,
+                    gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = mg_config_store_add_account (mg_daemon_get_store (self->daemon), address,
+                                    *password != '\0' ? password : NULL,
+                                    problems, &error);
+  return finish_change (self, invocation, mg_dbus_control1_complete_add_account,
+                        ok, problems, error);
+}
+
+static gboolean
+handle_remove_account (MgDBusControl1        *object,
+                       GDBusMethodInvocation *invocation,
+                       const char            *address,
+                       gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = mg_config_store_remove_account (mg_daemon_get_store (self->daemon), address,
+                                       problems, &error);
+  return finish_change (self, invocation, mg_dbus_control1_complete_remove_account,
+                        ok, problems, error);
+}
+
+static gboolean
+handle_import_accounts (MgDBusControl1        *object,
+                        GDBusMethodInvocation *invocation,
+                        const char            *tsv,
+                        gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  guint added = 0;
+
+  if (!mg_config_store_import_accounts (mg_daemon_get_store (self->daemon), tsv,
+                                        &added, problems, &error))
+    {
+      if (error == NULL && problems->len == 0)
+        g_set_error_literal (&error, MG_CONTROL_ERROR, MG_CONTROL_ERROR_FAILED,
+                             "the import was refused without a reason");
+      if (error != NULL)
+        {
+          g_dbus_method_invocation_return_gerror (invocation, error);
+          return G_DBUS_METHOD_INVOCATION_HANDLED;
+        }
+      added = 0;
+    }
+  else if (!mg_daemon_config_changed (self->daemon, &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+
+  mg_dbus_control1_complete_import_accounts (object, invocation, added,
+                                             mg_problems_to_variant (problems));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* ---- aliases ------------------------------------------------------------ */
+
+static gboolean
+handle_list_aliases (MgDBusControl1        *object,
+                     GDBusMethodInvocation *invocation,
+                     gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sas)"));
+  for (guint i = 0; i < config->aliases->len; i++)
+    {
+      const MgAlias *alias = g_ptr_array_index (config->aliases, i);
+
+      g_variant_builder_add (&builder, "(s@as)", alias->alias,
+                             g_variant_new_strv ((const char * const *) alias->targets, -1));
+    }
+  mg_dbus_control1_complete_list_aliases (object, invocation,
+                                          g_variant_builder_end (&builder));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_add_alias (MgDBusControl1        *object,
+                  GDBusMethodInvocation *invocation,
+                  const char            *alias,
+                  const char * const    *targets,
+                  gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = mg_config_store_add_alias (mg_daemon_get_store (self->daemon), alias,
+                                  targets, problems, &error);
+  return finish_change (self, invocation, mg_dbus_control1_complete_add_alias,
+                        ok, problems, error);
+}
+
+static gboolean
+handle_remove_alias (MgDBusControl1        *object,
+                     GDBusMethodInvocation *invocation,
+                     const char            *alias,
+                     gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = mg_config_store_remove_alias (mg_daemon_get_store (self->daemon), alias,
+                                     problems, &error);
+  return finish_change (self, invocation, mg_dbus_control1_complete_remove_alias,
+                        ok, problems, error);
+}
+
+/* ---- routes ------------------------------------------------------------- */
+
+static gboolean
+handle_list_routes (MgDBusControl1        *object,
+                    GDBusMethodInvocation *invocation,
+                    gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ssq)"));
+  for (guint i = 0; i < config->routes->len; i++)
+    {
+      const MgRoute *route = g_ptr_array_index (config->routes, i);
+
+      g_variant_builder_add (&builder, "(ssq)", route->domain, route->host, route->port);
+    }
+  mg_dbus_control1_complete_list_routes (object, invocation,
+                                         g_variant_builder_end (&builder));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_add_route (MgDBusControl1        *object,
+                  GDBusMethodInvocation *invocation,
+                  const char            *domain,
+                  const char            *host,
+                  guint16                port,
+                  gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = mg_config_store_add_route (mg_daemon_get_store (self->daemon), domain, host,
+                                  port, problems, &error);
+  return finish_change (self, invocation, mg_dbus_control1_complete_add_route,
+                        ok, problems, error);
+}
+
+static gboolean
+handle_remove_route (MgDBusControl1        *object,
+                     GDBusMethodInvocation *invocation,
+                     const char            *domain,
+                     gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = mg_config_store_remove_route (mg_daemon_get_store (self->daemon), domain,
+                                     problems, &error);
+  return finish_change (self, invocation, mg_dbus_control1_complete_remove_route,
+                        ok, problems, error);
+}
+
+/* ---- relay rules -------------------------------------------------------- */
+
+static gboolean
+handle_list_relay_rules (MgDBusControl1        *object,
+                         GDBusMethodInvocation *invocation,
+                         gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sb)"));
+  for (guint i = 0; i < config->relay_rules->len; i++)
+    {
+      const MgRelayRule *rule = g_ptr_array_index (config->relay_rules, i);
+
+      g_variant_builder_add (&builder, "(sb)", rule->pattern, rule->allow);
+    }
+  mg_dbus_control1_complete_list_relay_rules (object, invocation,
+                                              g_variant_builder_end (&builder));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_add_relay_rule (MgDBusControl1        *object,
+                       GDBusMethodInvocation *invocation,
+                       const char            *pattern,
+                       gboolean               allow,
+                       guint                  position,
+                       gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = mg_config_store_add_relay_rule (mg_daemon_get_store (self->daemon), pattern,
+                                       allow, position, problems, &error);
+  return finish_change (self, invocation, mg_dbus_control1_complete_add_relay_rule,
+                        ok, problems, error);
+}
+
+static gboolean
+handle_remove_relay_rule (MgDBusControl1        *object,
+                          GDBusMethodInvocation *invocation,
+                          guint                  position,
+                          gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = mg_config_store_remove_relay_rule (mg_daemon_get_store (self->daemon),
+                                          position, problems, &error);
+  return finish_change (self, invocation, mg_dbus_control1_complete_remove_relay_rule,
+                        ok, problems, error);
+}
+
+static gboolean
+handle_move_relay_rule (MgDBusControl1        *object,
+                        GDBusMethodInvocation *invocation,
+                        guint                  from,
+                        guint                  to,
+                        gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = mg_config_store_move_relay_rule (mg_daemon_get_store (self->daemon),
+                                        from, to, problems, &error);
+  return finish_change (self, invocation, mg_dbus_control1_complete_move_relay_rule,
+                        ok, problems, error);
+}
+
+/* ---- listeners ---------------------------------------------------------- */
+
+static gboolean
+handle_list_listeners (MgDBusControl1        *object,
+                       GDBusMethodInvocation *invocation,
+                       gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
+  g_auto(GStrv) bound = mg_daemon_get_bound (self->daemon);
+  g_autoptr(GStrvBuilder) configured = g_strv_builder_new ();
+  g_auto(GStrv) configured_strv = NULL;
+
+  for (guint i = 0; i < config->listeners->len; i++)
+    {
+      g_autofree char *spec = format_listener_spec (g_ptr_array_index (config->listeners, i));
+
+      g_strv_builder_add (configured, spec);
+    }
+  configured_strv = g_strv_builder_end (configured);
+
+  mg_dbus_control1_complete_list_listeners (object, invocation,
+                                            (const char * const *) configured_strv,
+                                            bound != NULL ? (const char * const *) bound
+                                                          : (const char * const []) { NULL });
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_set_listeners (MgDBusControl1        *object,
+                      GDBusMethodInvocation *invocation,
+                      const char * const    *specs,
+                      gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  /* The daemon binds, stores, refreshes its snapshot and rolls back
+   * itself: no mg_daemon_config_changed() here. */
+  ok = mg_daemon_set_listeners (self->daemon, specs, problems, &error);
+  if (!ok && error == NULL && problems->len == 0)
+    g_set_error_literal (&error, MG_CONTROL_ERROR, MG_CONTROL_ERROR_FAILED,
+                         "the listeners were refused without a reason");
+  if (error != NULL)
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  mg_dbus_control1_complete_set_listeners (object, invocation,
+                                           mg_problems_to_variant (problems));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* ---- queue ---------------------------------------------------------------- */
+
+static gboolean
+handle_list_queue (MgDBusControl1        *object,
+                   GDBusMethodInvocation *invocation,
+                   gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) messages = mg_delivery_list (mg_daemon_get_delivery (self->daemon));
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; messages != NULL && i < messages->len; i++)
+    g_variant_builder_add_value (&builder,
+                                 queue_message_to_variant (g_ptr_array_index (messages, i)));
+
+  mg_dbus_control1_complete_list_queue (object, invocation,
+                                        g_variant_builder_end (&builder));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_flush_queue (MgDBusControl1        *object,
+                    GDBusMethodInvocation *invocation,
+                    const char            *id,
+                    gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+
+  if (!mg_delivery_flush (mg_daemon_get_delivery (self->daemon),
+                          *id != '\0' ? id : NULL))
+    {
+      g_dbus_method_invocation_return_error (invocation, MG_QUEUE_ERROR,
+                                             MG_QUEUE_ERROR_NOT_FOUND,
+                                             "no message %s in the queue", id);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  mg_dbus_control1_complete_flush_queue (object, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* ---- trace ----------------------------------------------------------------- */
+
+static gboolean
+handle_subscribe_trace (MgDBusControl1        *object,
+                        GDBusMethodInvocation *invocation,
+                        gpointer               user_data)
+{
+  Peer *peer = peer_for_invocation (user_data, invocation);
+
+  if (peer != NULL && peer->trace_id == 0)
+    peer->trace_id = mg_trace_subscribe (on_trace_line_cb, peer,
+                                         g_main_context_get_thread_default ());
+  mg_dbus_control1_complete_subscribe_trace (object, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_unsubscribe_trace (MgDBusControl1        *object,
+                          GDBusMethodInvocation *invocation,
+                          gpointer               user_data)
+{
+  Peer *peer = peer_for_invocation (user_data, invocation);
+
+  if (peer != NULL)
+    peer_stop_trace (peer);
+  mg_dbus_control1_complete_unsubscribe_trace (object, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* ---- construction -------------------------------------------------------- */
+
+static const struct
+{
+  const char *signal;
+  GCallback   handler;
+} method_handlers[] = {
+  { "handle-get-status",         G_CALLBACK (handle_get_status) },
+  { "handle-start",              G_CALLBACK (handle_start) },
+  { "handle-stop",               G_CALLBACK (handle_stop) },
+  { "handle-get-settings",       G_CALLBACK (handle_get_settings) },
+  { "handle-apply-settings",     G_CALLBACK (handle_apply_settings) },
+  { "handle-list-domains",       G_CALLBACK (handle_list_domains) },
+  { "handle-add-domain",         G_CALLBACK (handle_add_domain) },
+  { "handle-remove-domain",      G_CALLBACK (handle_remove_domain) },
+  { "handle-list-accounts",      G_CALLBACK (handle_list_accounts) },
+  { "handle-add-account",        G_CALLBACK (handle_add_account) },
+  { "handle-remove-account",     G_CALLBACK (handle_remove_account) },
+  { "handle-import-accounts",    G_CALLBACK (handle_import_accounts) },
+  { "handle-list-aliases",       G_CALLBACK (handle_list_aliases) },
+  { "handle-add-alias",          G_CALLBACK (handle_add_alias) },
+  { "handle-remove-alias",       G_CALLBACK (handle_remove_alias) },
+  { "handle-list-routes",        G_CALLBACK (handle_list_routes) },
+  { "handle-add-route",          G_CALLBACK (handle_add_route) },
+  { "handle-remove-route",       G_CALLBACK (handle_remove_route) },
+  { "handle-list-relay-rules",   G_CALLBACK (handle_list_relay_rules) },
+  { "handle-add-relay-rule",     G_CALLBACK (handle_add_relay_rule) },
+  { "handle-remove-relay-rule",  G_CALLBACK (handle_remove_relay_rule) },
+  { "handle-move-relay-rule",    G_CALLBACK (handle_move_relay_rule) },
+  { "handle-list-listeners",     G_CALLBACK (handle_list_listeners) },
+  { "handle-set-listeners",      G_CALLBACK (handle_set_listeners) },
+  { "handle-list-queue",         G_CALLBACK (handle_list_queue) },
+  { "handle-flush-queue",        G_CALLBACK (handle_flush_queue) },
+  { "handle-subscribe-trace",    G_CALLBACK (handle_subscribe_trace) },
+  { "handle-unsubscribe-trace",  G_CALLBACK (handle_unsubscribe_trace) },
+};
+
+/* TRUE when something accepts connections on @path. */
+static gboolean
+socket_is_live (const char  *path,
+                GError     **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_DEFAULT, error);
+  if (socket == NULL)
+    return TRUE;
+  address = g_unix_socket_address_new (path);
+  if (g_socket_connect (socket, address, NULL, &local_error))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE,
+                   "another mailgated is already listening on %s", path);
+      return TRUE;
+    }
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED) ||
+      g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    return FALSE;
+
+  g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                              "checking control socket %s: ", path);
+  return TRUE;
+}
+
+/* Parent directory (0750 when created), then a stale socket removed. */
+static gboolean
+prepare_socket_path (const char  *path,
+                     GError     **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  GStatBuf st;
+
+  if (g_mkdir_with_parents (dir, 0750) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "creating %s: %s", dir, g_strerror (saved_errno));
+      return FALSE;
+    }
+  if (g_lstat (path, &st) != 0)
+    return TRUE;
+  if (socket_is_live (path, error))
+    return FALSE;
+  if (g_unlink (path) != 0 && errno != ENOENT)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "removing stale socket %s: %s", path, g_strerror (saved_errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+bind_socket (MgControlServer  *self,
+             GError          **error)
+{
+  g_autofree char *escaped = g_dbus_address_escape_value (self->socket_path);
+  g_autofree char *address = g_strdup_printf ("unix:path=%s", escaped);
+  g_autofree char *guid = g_dbus_generate_guid ();
+  mode_t old_mask;
+
+  old_mask = umask (0117);
+  self->dbus_server = g_dbus_server_new_sync (address, G_DBUS_SERVER_FLAGS_NONE, guid,
+                                              self->observer, NULL, error);
+  umask (old_mask);
+  if (self->dbus_server == NULL)
+    {
+      g_prefix_error (error, "binding control socket %s: ", self->socket_path);
+      return FALSE;
+    }
+  self->owns_socket = TRUE;
+
+  if (g_chmod (self->socket_path, 0660) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "setting the mode of %s: %s", self->socket_path,
+                   g_strerror (saved_errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+MgControlServer *
+mg_control_server_new (MgDaemon    *daemon,
+                       const char  *socket_path,
+                       GError     **error)
+{
+  g_autoptr(MgControlServer) self = NULL;
+
+  g_return_val_if_fail (daemon != NULL, NULL);
+  g_return_val_if_fail (socket_path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  /* Register the D-Bus names so storage errors cross the socket typed. */
+  (void) mg_config_error_quark ();
+  (void) mg_control_error_quark ();
+  (void) mg_queue_error_quark ();
+
+  self = g_new0 (MgControlServer, 1);
+  self->daemon = daemon;
+  self->socket_path = g_strdup (socket_path);
+  self->peers = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
+                                       (GDestroyNotify) peer_free);
+  self->skeleton = mg_dbus_control1_skeleton_new ();
+  for (gsize i = 0; i < G_N_ELEMENTS (method_handlers); i++)
+    g_signal_connect (self->skeleton, method_handlers[i].signal,
+                      method_handlers[i].handler, self);
+
+  self->observer = g_dbus_auth_observer_new ();
+  g_signal_connect (self->observer, "allow-mechanism",
+                    G_CALLBACK (on_observer_allow_mechanism_cb), NULL);
+  g_signal_connect (self->observer, "authorize-authenticated-peer",
+                    G_CALLBACK (on_observer_authorize_authenticated_peer_cb), NULL);
+
+  if (!prepare_socket_path (socket_path, error))
+    return NULL;
+  if (!bind_socket (self, error))
+    return NULL;
+
+  g_signal_connect (self->dbus_server, "new-connection",
+                    G_CALLBACK (on_server_new_connection_cb), self);
+  g_dbus_server_start (self->dbus_server);
+  return g_steal_pointer (&self);
+}
+
+void
+mg_control_server_free (MgControlServer *self)
+{
+  if (self == NULL)
+    return;
+
+  if (self->dbus_server != NULL)
+    {
+      g_dbus_server_stop (self->dbus_server);
+      g_signal_handlers_disconnect_by_data (self->dbus_server, self);
+      g_clear_object (&self->dbus_server);
+    }
+  g_clear_pointer (&self->peers, g_hash_table_unref);   /* unsubscribes, closes */
+  g_clear_object (&self->skeleton);
+  g_clear_object (&self->observer);
+
+  /* GDBusServer may already have removed it. */
+  if (self->owns_socket && g_unlink (self->socket_path) != 0 && errno != ENOENT)
+    g_warning ("control: removing %s: %s", self->socket_path, g_strerror (errno));
+  g_free (self->socket_path);
+  g_free (self);
+}
+
+void
+mg_control_server_emit_status_changed (MgControlServer *self)
+{
+  g_return_if_fail (self != NULL);
+
+  mg_dbus_control1_emit_status_changed (self->skeleton);
+}

@@ -23,6 +23,29 @@ G_BEGIN_DECLS
 
 typedef struct _MgDaemon MgDaemon;
 
+typedef struct
+{
+  const char *state_dir;     /* config.db, queue/, mailboxes, logs */
+  const char *socket_path;   /* control socket */
+  const char *profile;       /* "user" or "system": defaults for a new config.db */
+  gboolean    no_autostart;  /* start neither service, whatever the settings say */
+} MgDaemonOptions;
+
+/* Opens the store and the queue, creates the control socket, and starts the
+ * receiver and delivery unless receiver.autostart / delivery.autostart are
+ * false.  A receiver that cannot bind its listeners is reported with
+ * g_warning and left stopped (fix the listeners, then start it); every
+ * other failure is returned. */
+MgDaemon      *mg_daemon_new              (const MgDaemonOptions *options,
+                                           GError     **error);
+/* Stops the receiver (421 to open sessions), waits for delivery jobs,
+ * flushes the queue and removes the control socket. */
+void           mg_daemon_free             (MgDaemon    *self);
+
+/* The effective configuration as the seed's "epstrs -debug" prints it
+ * (transfer full; never translated). */
+char          *mg_daemon_describe         (MgDaemon    *self);
+
 typedef enum
 {
   MG_SERVICE_RECEIVER = 1 << 0,
@@ -67,5 +90,7 @@ GVariant      *mg_daemon_get_status       (MgDaemon    *self);
 
 /* Bound listener addresses, "127.0.0.1:2525", "[::1]:20025" (transfer full). */
 GStrv          mg_daemon_get_bound        (MgDaemon    *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MgDaemon, mg_daemon_free)
 
 G_END_DECLS

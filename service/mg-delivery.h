@@ -62,5 +62,16 @@ guint       mg_delivery_n_active    (MgDelivery    *self);  /* jobs running */
 guint64     mg_delivery_n_delivered (MgDelivery    *self);  /* recipients, since start */
 guint64     mg_delivery_n_failed    (MgDelivery    *self);  /* recipients, permanent */
 guint64     mg_delivery_n_deferred  (MgDelivery    *self);  /* attempts that failed temporarily */
+guint64     mg_delivery_n_connections (MgDelivery  *self);  /* SMTP connections opened (R-3.6 reuse) */
+
+/* Hold (no delivery attempts) or release @id; persisted.  FALSE if @id is
+ * not queued. */
+gboolean    mg_delivery_hold       (MgDelivery     *self,
+                                    const char     *id,
+                                    gboolean        held);
+/* Drop @id from the queue without delivering it (recipients still pending
+ * are neither delivered nor bounced).  FALSE if @id is not queued. */
+gboolean    mg_delivery_delete     (MgDelivery     *self,
+                                    const char     *id);
 
 G_END_DECLS

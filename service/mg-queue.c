@@ -1,1 +1,1321 @@
-/* placeholder: being written */
+/* mg-queue.c - the durable message queue and its group-commit writer
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The mailgate authors
+ *
+ * queue.db (SQLite, WAL, synchronous=FULL: every COMMIT syncs the WAL) holds
+ * the envelope of each message in "messages", its recipients in "rcpts" and
+ * its body in "bodies" (kept apart from the bookkeeping so that UPDATE of a
+ * retry counter never rewrites a multi-megabyte row), and the id counter in
+ * "meta".
+ *
+ * Writes: SUBMIT, UPDATE and REMOVE become QueueOps on a GAsyncQueue.  One
+ * committer thread owns the write connection; it pops one op, drains what
+ * else is pending (bounded), runs the whole batch in one transaction and only
+ * then completes each op in its GMainContext: one WAL sync for many messages
+ * (group commit, DESIGN.md; R-1.5: 250 only after the sync).  A failed batch
+ * is rolled back and replayed op by op so one bad op fails alone.
+ *
+ * Ownership: an op snapshots the message when it is queued (deep copy of the
+ * envelope, a ref on the body), so the caller may go on changing @msg; it
+ * also refs @msg for the callback, and refs the MgQueue struct so a callback
+ * that runs after mg_queue_close() still gets valid memory.
+ *
+ * Reads: each thread that calls mg_queue_read_body() / mg_queue_load_all()
+ * gets its own read-only connection (GPrivate table keyed by queue serial).
+ * The queue tracks them and closes all of them in mg_queue_close().
+ *
+ * Threading: every public function may be called from any thread.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "mg-error.h"
+#include "mg-queue.h"
+
+#define SCHEMA_VERSION 1
+#define BATCH_MAX_OPS 512
+#define BATCH_MAX_BYTES (32 * 1024 * 1024)
+#define ID_SKIP_AHEAD 10000
+#define BUSY_TIMEOUT_MS 10000
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+
+typedef enum
+{
+  OP_SUBMIT,
+  OP_UPDATE,
+  OP_REMOVE,
+  OP_STOP,
+} OpKind;
+
+typedef struct
+{
+  gint     ref_count;
+  GMutex   lock;      /* held while the connection is in use or closed */
+  sqlite3 *db;        /* NULL once the queue closed it */
+  guint    serial;    /* of the queue it reads */
+} ReadConn;
+
+struct _MgQueue
+{
+  gint            ref_count;      /* the open handle + one per op in flight */
+  guint           serial;
+  char           *path;
+
+  /* Owned by the committer thread between open and close. */
+  sqlite3        *db;
+  sqlite3_stmt   *insert_msg;
+  sqlite3_stmt   *insert_body;
+  sqlite3_stmt   *upsert_rcpt;
+  sqlite3_stmt   *update_msg;
+  sqlite3_stmt   *delete_msg;
+  sqlite3_stmt   *put_meta;
+  guint           applied_extra_pages;
+
+  GAsyncQueue    *ops;            /* QueueOp* */
+  GThread        *thread;
+  GMutex          push_lock;      /* orders pushes against close */
+  gboolean        closed;         /* under push_lock */
+
+  GMutex          read_lock;
+  GPtrArray      *read_conns;     /* ReadConn*, under read_lock */
+
+  _Atomic guint64 next_id;
+  atomic_int      count;
+  _Atomic guint64 n_commits;
+  _Atomic guint64 n_messages;
+  atomic_uint     extra_pages;    /* test hook */
+};
+
+typedef struct
+{
+  OpKind           kind;
+  MgQueue         *queue;         /* ref */
+  MgQueueMessage  *msg;           /* ref, handed to @done */
+  MgQueueMessage  *snap;          /* private copy written to disk */
+  GMainContext    *context;       /* ref */
+  MgQueueDoneFunc  done;
+  gpointer         user_data;
+  GError          *error;
+} QueueOp;
+
+static GPrivate thread_read_conns = G_PRIVATE_INIT ((GDestroyNotify) g_hash_table_unref);
+static atomic_uint next_serial = 1;
+
+static void mg_queue_unref (MgQueue *queue);
+
+/* ---- messages ------------------------------------------------------ */
+
+MgQueueMessage *
+mg_queue_message_new (void)
+{
+  MgQueueMessage *msg = g_new0 (MgQueueMessage, 1);
+
+  msg->ref_count = 1;
+  msg->rcpts = g_ptr_array_new_with_free_func ((GDestroyNotify) mg_queue_rcpt_free);
+  return msg;
+}
+
+MgQueueMessage *
+mg_queue_message_ref (MgQueueMessage *msg)
+{
+  g_return_val_if_fail (msg != NULL, NULL);
+
+  g_atomic_int_inc (&msg->ref_count);
+  return msg;
+}
+
+void
+mg_queue_message_unref (MgQueueMessage *msg)
+{
+  g_return_if_fail (msg != NULL);
+
+  if (!g_atomic_int_dec_and_test (&msg->ref_count))
+    return;
+
+  g_free (msg->id);
+  g_free (msg->sender);
+  g_clear_pointer (&msg->rcpts, g_ptr_array_unref);
+  g_free (msg->client_address);
+  g_free (msg->helo);
+  g_clear_pointer (&msg->body, g_bytes_unref);
+  g_free (msg);
+}
+
+void
+mg_queue_message_add_rcpt (MgQueueMessage *msg,
+                           const char     *address)
+{
+  MgQueueRcpt *rcpt;
+
+  g_return_if_fail (msg != NULL);
+  g_return_if_fail (address != NULL);
+
+  rcpt = g_new0 (MgQueueRcpt, 1);
+  rcpt->address = g_strdup (address);
+  rcpt->state = MG_RCPT_STATE_PENDING;
+  g_ptr_array_add (msg->rcpts, rcpt);
+}
+
+MgQueueRcpt *
+mg_queue_rcpt_copy (const MgQueueRcpt *rcpt)
+{
+  MgQueueRcpt *copy;
+
+  g_return_val_if_fail (rcpt != NULL, NULL);
+
+  copy = g_new0 (MgQueueRcpt, 1);
+  copy->address = g_strdup (rcpt->address);
+  copy->state = rcpt->state;
+  copy->last_reply = g_strdup (rcpt->last_reply);
+  return copy;
+}
+
+void
+mg_queue_rcpt_free (MgQueueRcpt *rcpt)
+{
+  if (rcpt == NULL)
+    return;
+
+  g_free (rcpt->address);
+  g_free (rcpt->last_reply);
+  g_free (rcpt);
+}
+
+/* The op's private copy: what is written is what the caller had when it
+ * queued the op, whatever it changes afterwards. */
+static MgQueueMessage *
+message_snapshot (const MgQueueMessage *msg,
+                  gboolean              with_body)
+{
+  MgQueueMessage *snap = mg_queue_message_new ();
+
+  snap->id = g_strdup (msg->id);
+  snap->sender = g_strdup (msg->sender);
+  for (guint i = 0; msg->rcpts != NULL && i < msg->rcpts->len; i++)
+    g_ptr_array_add (snap->rcpts, mg_queue_rcpt_copy (g_ptr_array_index (msg->rcpts, i)));
+  snap->received_at = msg->received_at;
+  snap->client_address = g_strdup (msg->client_address);
+  snap->helo = g_strdup (msg->helo);
+  if (with_body && msg->body != NULL)
+    snap->body = g_bytes_ref (msg->body);
+  snap->body_size = snap->body != NULL ? g_bytes_get_size (snap->body) : msg->body_size;
+  snap->attempts = msg->attempts;
+  snap->next_attempt = msg->next_attempt;
+  snap->first_failure = msg->first_failure;
+  snap->held = msg->held;
+  return snap;
+}
+
+/* ---- SQLite helpers ------------------------------------------------- */
+
+static gboolean
+set_db_error (GError     **error,
+              sqlite3     *db,
+              const char  *what)
+{
+  g_set_error (error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_STORAGE,
+               "%s: %s", what, db != NULL ? sqlite3_errmsg (db) : "out of memory");
+  return FALSE;
+}
+
+static gboolean
+exec_sql (sqlite3     *db,
+          const char  *sql,
+          GError     **error)
+{
+  char *errmsg = NULL;
+
+  if (sqlite3_exec (db, sql, NULL, NULL, &errmsg) == SQLITE_OK)
+    return TRUE;
+
+  g_set_error (error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_STORAGE,
+               "queue.db: %s: %s", sql, errmsg != NULL ? errmsg : "failed");
+  sqlite3_free (errmsg);
+  return FALSE;
+}
+
+static sqlite3_stmt *
+prepare (sqlite3     *db,
+         const char  *sql,
+         guint        flags,
+         GError     **error)
+{
+  sqlite3_stmt *stmt = NULL;
+
+  if (sqlite3_prepare_v3 (db, sql, -1, flags, &stmt, NULL) != SQLITE_OK)
+    {
+      set_db_error (error, db, "queue.db: preparing a statement");
+      return NULL;
+    }
+  return stmt;
+}
+
+/* One integer from a one-row query; @fallback when there is no row/NULL. */
+static gboolean
+query_int64 (sqlite3     *db,
+             const char  *sql,
+             gint64       fallback,
+             gint64      *out,
+             GError     **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = prepare (db, sql, 0, error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return set_db_error (error, db, "queue.db: reading");
+
+  if (rc == SQLITE_ROW && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
+    *out = sqlite3_column_int64 (stmt, 0);
+  else
+    *out = fallback;
+  return TRUE;
+}
+
+static void
+finish_stmt (sqlite3_stmt *stmt)
+{
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+}
+
+static void
+bind_text_or_null (sqlite3_stmt *stmt,
+                   int           col,
+                   const char   *text)
+{
+  if (text != NULL)
+    sqlite3_bind_text (stmt, col, text, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null (stmt, col);
+}
+
+/* ---- opening -------------------------------------------------------- */
+
+static const char *const migrations[] = {
+  /* step 1 */
+  "CREATE TABLE messages ("
+  "  id TEXT PRIMARY KEY,"
+  "  sender TEXT NOT NULL,"
+  "  received_at INTEGER NOT NULL,"
+  "  client_address TEXT,"
+  "  helo TEXT,"
+  "  body_size INTEGER NOT NULL,"
+  "  attempts INTEGER NOT NULL DEFAULT 0,"
+  "  next_attempt INTEGER NOT NULL DEFAULT 0,"
+  "  first_failure INTEGER NOT NULL DEFAULT 0,"
+  "  held INTEGER NOT NULL DEFAULT 0);"
+  "CREATE INDEX messages_by_age ON messages (received_at, id);"
+  "CREATE TABLE bodies ("
+  "  msg_id TEXT PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,"
+  "  body BLOB NOT NULL);"
+  "CREATE TABLE rcpts ("
+  "  msg_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,"
+  "  idx INTEGER NOT NULL,"
+  "  address TEXT NOT NULL,"
+  "  state INTEGER NOT NULL DEFAULT 0,"
+  "  last_reply TEXT,"
+  "  PRIMARY KEY (msg_id, idx)) WITHOUT ROWID;"
+  "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);",
+};
+
+static gboolean
+migrate (sqlite3  *db,
+         GError  **error)
+{
+  gint64 version;
+
+  if (!query_int64 (db, "PRAGMA user_version", 0, &version, error))
+    return FALSE;
+
+  if (version > SCHEMA_VERSION)
+    {
+      g_set_error (error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_STORAGE,
+                   "queue.db has schema version %" G_GINT64_FORMAT
+                   ", newer than this program's %d", version, SCHEMA_VERSION);
+      return FALSE;
+    }
+
+  for (gint64 step = version; step < SCHEMA_VERSION; step++)
+    {
+      g_autofree char *set_version = g_strdup_printf ("PRAGMA user_version = %" G_GINT64_FORMAT,
+                                                      step + 1);
+
+      if (!exec_sql (db, "BEGIN IMMEDIATE", error))
+        return FALSE;
+      if (!exec_sql (db, migrations[step], error) ||
+          !exec_sql (db, set_version, error) ||
+          !exec_sql (db, "COMMIT", error))
+        {
+          sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
+          g_prefix_error (error, "migrating queue.db to version %" G_GINT64_FORMAT ": ", step + 1);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+configure_write_connection (sqlite3  *db,
+                            GError  **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  sqlite3_busy_timeout (db, BUSY_TIMEOUT_MS);
+  stmt = prepare (db, "PRAGMA journal_mode = WAL", 0, error);
+  if (stmt == NULL)
+    return FALSE;
+  if (sqlite3_step (stmt) != SQLITE_ROW ||
+      g_ascii_strcasecmp ((const char *) sqlite3_column_text (stmt, 0), "wal") != 0)
+    {
+      g_set_error (error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_STORAGE,
+                   "queue.db: cannot switch to WAL mode");
+      return FALSE;
+    }
+
+  /* in WAL mode, FULL syncs the WAL on every COMMIT. */
+  return exec_sql (db, "PRAGMA synchronous = FULL", error) &&
+         exec_sql (db, "PRAGMA foreign_keys = ON", error) &&
+         exec_sql (db, "PRAGMA journal_size_limit = 67108864", error);
+}
+
+static guint64
+parse_id (const char *id)
+{
+  if (id == NULL || id[0] != 'B')
+    return 0;
+  return g_ascii_strtoull (id + 1, NULL, 10);
+}
+
+/* Ids handed out before a crash but never stored must not come back:
+ * skip ahead of everything we might have given out, and persist that. */
+static gboolean
+init_id_counter (MgQueue  *queue,
+                 GError  **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  guint64 next = 1;
+  gint64 meta_next = 0;
+
+  if (!query_int64 (queue->db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'last_id'",
+                    0, &meta_next, error))
+    return FALSE;
+  next = MAX (next, (guint64) meta_next);
+
+  stmt = prepare (queue->db, "SELECT max(id) FROM messages", 0, error);
+  if (stmt == NULL)
+    return FALSE;
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    next = MAX (next, parse_id ((const char *) sqlite3_column_text (stmt, 0)) + 1);
+  g_clear_pointer (&stmt, sqlite3_finalize);
+
+  next += ID_SKIP_AHEAD;
+  atomic_store (&queue->next_id, next);
+
+  stmt = prepare (queue->db,
+                  "INSERT INTO meta (key, value) VALUES ('last_id', ?1) "
+                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value", 0, error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, (sqlite3_int64) next);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    return set_db_error (error, queue->db, "queue.db: saving the id counter");
+  return TRUE;
+}
+
+static gboolean
+prepare_write_statements (MgQueue  *queue,
+                          GError  **error)
+{
+  const guint flags = SQLITE_PREPARE_PERSISTENT;
+
+  queue->insert_msg = prepare (queue->db,
+                               "INSERT INTO messages (id, sender, received_at, client_address, helo,"
+                               " body_size, attempts, next_attempt, first_failure, held)"
+                               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", flags, error);
+  if (queue->insert_msg == NULL)
+    return FALSE;
+  queue->insert_body = prepare (queue->db,
+                                "INSERT INTO bodies (msg_id, body) VALUES (?1, ?2)", flags, error);
+  if (queue->insert_body == NULL)
+    return FALSE;
+  queue->upsert_rcpt = prepare (queue->db,
+                                "INSERT INTO rcpts (msg_id, idx, address, state, last_reply)"
+                                " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (msg_id, idx) DO UPDATE"
+                                " SET address = excluded.address, state = excluded.state,"
+                                " last_reply = excluded.last_reply", flags, error);
+  if (queue->upsert_rcpt == NULL)
+    return FALSE;
+  queue->update_msg = prepare (queue->db,
+                               "UPDATE messages SET attempts = ?2, next_attempt = ?3,"
+                               " first_failure = ?4, held = ?5 WHERE id = ?1", flags, error);
+  if (queue->update_msg == NULL)
+    return FALSE;
+  queue->delete_msg = prepare (queue->db, "DELETE FROM messages WHERE id = ?1", flags, error);
+  if (queue->delete_msg == NULL)
+    return FALSE;
+  queue->put_meta = prepare (queue->db,
+                             "INSERT INTO meta (key, value) VALUES ('last_id', ?1)"
+                             " ON CONFLICT (key) DO UPDATE SET value = excluded.value", flags, error);
+  return queue->put_meta != NULL;
+}
+
+static void
+close_write_connection (MgQueue *queue)
+{
+  g_clear_pointer (&queue->insert_msg, sqlite3_finalize);
+  g_clear_pointer (&queue->insert_body, sqlite3_finalize);
+  g_clear_pointer (&queue->upsert_rcpt, sqlite3_finalize);
+  g_clear_pointer (&queue->update_msg, sqlite3_finalize);
+  g_clear_pointer (&queue->delete_msg, sqlite3_finalize);
+  g_clear_pointer (&queue->put_meta, sqlite3_finalize);
+  g_clear_pointer (&queue->db, sqlite3_close_v2);
+}
+
+/* ---- read connections ------------------------------------------------ */
+
+static ReadConn *
+read_conn_ref (ReadConn *conn)
+{
+  g_atomic_int_inc (&conn->ref_count);
+  return conn;
+}
+
+static void
+read_conn_unref (ReadConn *conn)
+{
+  if (!g_atomic_int_dec_and_test (&conn->ref_count))
+    return;
+
+  g_clear_pointer (&conn->db, sqlite3_close_v2);
+  g_mutex_clear (&conn->lock);
+  g_free (conn);
+}
+
+static gboolean
+read_conn_is_closed (gpointer key,
+                     gpointer value,
+                     gpointer user_data)
+{
+  ReadConn *conn = value;
+  gboolean closed;
+
+  g_mutex_lock (&conn->lock);
+  closed = conn->db == NULL;
+  g_mutex_unlock (&conn->lock);
+  return closed;
+}
+
+static GHashTable *
+get_thread_read_conns (void)
+{
+  GHashTable *table = g_private_get (&thread_read_conns);
+
+  if (table == NULL)
+    {
+      table = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) read_conn_unref);
+      g_private_set (&thread_read_conns, table);
+    }
+  return table;
+}
+
+/* Returns this thread's connection to @queue, locked; NULL on error. */
+static ReadConn *
+lock_read_conn (MgQueue  *queue,
+                GError  **error)
+{
+  GHashTable *table = get_thread_read_conns ();
+  ReadConn *conn = g_hash_table_lookup (table, GUINT_TO_POINTER (queue->serial));
+  sqlite3 *db = NULL;
+  gboolean closed;
+
+  g_mutex_lock (&queue->push_lock);
+  closed = queue->closed;
+  g_mutex_unlock (&queue->push_lock);
+  if (closed)
+    {
+      g_set_error (error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_CLOSED, "the queue is closed");
+      return NULL;
+    }
+
+  if (conn == NULL)
+    {
+      /* drop entries left by queues closed since */
+      g_hash_table_foreach_remove (table, read_conn_is_closed, NULL);
+
+      if (sqlite3_open_v2 (queue->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                           NULL) != SQLITE_OK)
+        {
+          set_db_error (error, db, "opening queue.db for reading");
+          sqlite3_close_v2 (db);
+          return NULL;
+        }
+      sqlite3_busy_timeout (db, BUSY_TIMEOUT_MS);
+
+      conn = g_new0 (ReadConn, 1);
+      conn->ref_count = 1;
+      g_mutex_init (&conn->lock);
+      conn->db = db;
+      conn->serial = queue->serial;
+      g_hash_table_insert (table, GUINT_TO_POINTER (queue->serial), conn);
+
+      g_mutex_lock (&queue->read_lock);
+      g_ptr_array_add (queue->read_conns, read_conn_ref (conn));
+      g_mutex_unlock (&queue->read_lock);
+    }
+
+  g_mutex_lock (&conn->lock);
+  if (conn->db == NULL)
+    {
+      g_mutex_unlock (&conn->lock);
+      g_set_error (error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_CLOSED, "the queue is closed");
+      return NULL;
+    }
+  return conn;
+}
+
+static void
+close_read_conns (MgQueue *queue)
+{
+  g_autoptr(GPtrArray) conns = NULL;
+  GHashTable *table = g_private_get (&thread_read_conns);
+
+  g_mutex_lock (&queue->read_lock);
+  conns = g_steal_pointer (&queue->read_conns);
+  queue->read_conns = g_ptr_array_new_with_free_func ((GDestroyNotify) read_conn_unref);
+  g_mutex_unlock (&queue->read_lock);
+
+  for (guint i = 0; i < conns->len; i++)
+    {
+      ReadConn *conn = g_ptr_array_index (conns, i);
+
+      g_mutex_lock (&conn->lock);
+      g_clear_pointer (&conn->db, sqlite3_close_v2);
+      g_mutex_unlock (&conn->lock);
+    }
+
+  if (table != NULL)
+    g_hash_table_remove (table, GUINT_TO_POINTER (queue->serial));
+}
+
+/* ---- the committer ---------------------------------------------------- */
+
+static void
+queue_op_free (QueueOp *op)
+{
+  g_clear_pointer (&op->msg, mg_queue_message_unref);
+  g_clear_pointer (&op->snap, mg_queue_message_unref);
+  g_clear_pointer (&op->context, g_main_context_unref);
+  g_clear_error (&op->error);
+  g_clear_pointer (&op->queue, mg_queue_unref);
+  g_free (op);
+}
+
+static gboolean
+run_done_cb (gpointer user_data)
+{
+  QueueOp *op = user_data;
+
+  op->done (op->queue, op->msg, op->error, op->user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Hands @op to its context: the callback runs when that context is
+ * iterated, never in the committer thread. */
+static void
+complete_op (QueueOp *op)
+{
+  g_autoptr(GSource) source = NULL;
+
+  if (op->done == NULL)
+    {
+      queue_op_free (op);
+      return;
+    }
+
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, run_done_cb, op, (GDestroyNotify) queue_op_free);
+  g_source_set_static_name (source, "[mailgate] queue op done");
+  g_source_attach (source, op->context);
+}
+
+static gboolean
+apply_submit (MgQueue         *queue,
+              MgQueueMessage  *m,
+              GError         **error)
+{
+  sqlite3_stmt *stmt = queue->insert_msg;
+  gconstpointer data;
+  gsize size = 0;
+  int rc;
+
+  sqlite3_bind_text (stmt, 1, m->id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, m->sender, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, m->received_at);
+  bind_text_or_null (stmt, 4, m->client_address);
+  bind_text_or_null (stmt, 5, m->helo);
+  sqlite3_bind_int64 (stmt, 6, (sqlite3_int64) m->body_size);
+  sqlite3_bind_int64 (stmt, 7, m->attempts);
+  sqlite3_bind_int64 (stmt, 8, m->next_attempt);
+  sqlite3_bind_int64 (stmt, 9, m->first_failure);
+  sqlite3_bind_int (stmt, 10, m->held ? 1 : 0);
+  rc = sqlite3_step (stmt);
+  finish_stmt (stmt);
+  if (rc != SQLITE_DONE)
+    return set_db_error (error, queue->db, "queue.db: storing the envelope");
+
+  /* the op holds the GBytes ref: SQLITE_STATIC is safe until reset */
+  stmt = queue->insert_body;
+  data = g_bytes_get_data (m->body, &size);
+  sqlite3_bind_text (stmt, 1, m->id, -1, SQLITE_STATIC);
+  if (size > 0)
+    sqlite3_bind_blob64 (stmt, 2, data, size, SQLITE_STATIC);
+  else
+    sqlite3_bind_zeroblob (stmt, 2, 0);
+  rc = sqlite3_step (stmt);
+  finish_stmt (stmt);
+  if (rc != SQLITE_DONE)
+    return set_db_error (error, queue->db, "queue.db: storing the body");
+
+  return TRUE;
+}
+
+static gboolean
+apply_rcpts (MgQueue         *queue,
+             MgQueueMessage  *m,
+             GError         **error)
+{
+  sqlite3_stmt *stmt = queue->upsert_rcpt;
+
+  for (guint i = 0; i < m->rcpts->len; i++)
+    {
+      MgQueueRcpt *rcpt = g_ptr_array_index (m->rcpts, i);
+      int rc;
+
+      sqlite3_bind_text (stmt, 1, m->id, -1, SQLITE_STATIC);
+      sqlite3_bind_int (stmt, 2, (int) i);
+      sqlite3_bind_text (stmt, 3, rcpt->address, -1, SQLITE_STATIC);
+      sqlite3_bind_int (stmt, 4, rcpt->state);
+      bind_text_or_null (stmt, 5, rcpt->last_reply);
+      rc = sqlite3_step (stmt);
+      finish_stmt (stmt);
+      if (rc != SQLITE_DONE)
+        return set_db_error (error, queue->db, "queue.db: storing a recipient");
+    }
+  return TRUE;
+}
+
+/* FALSE with @error: the transaction is broken.  TRUE with op->error set:
+ * a per-op outcome (no such message) that leaves the batch intact. */
+static gboolean
+apply_update (MgQueue  *queue,
+              QueueOp  *op,
+              GError  **error)
+{
+  MgQueueMessage *m = op->snap;
+  sqlite3_stmt *stmt = queue->update_msg;
+  int rc;
+
+  sqlite3_bind_text (stmt, 1, m->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, m->attempts);
+  sqlite3_bind_int64 (stmt, 3, m->next_attempt);
+  sqlite3_bind_int64 (stmt, 4, m->first_failure);
+  sqlite3_bind_int (stmt, 5, m->held ? 1 : 0);
+  rc = sqlite3_step (stmt);
+  finish_stmt (stmt);
+  if (rc != SQLITE_DONE)
+    return set_db_error (error, queue->db, "queue.db: updating a message");
+
+  if (sqlite3_changes (queue->db) == 0)
+    {
+      g_set_error (&op->error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_NOT_FOUND,
+                   "no message %s in the queue", m->id);
+      return TRUE;
+    }
+  return apply_rcpts (queue, m, error);
+}
+
+static gboolean
+apply_remove (MgQueue  *queue,
+              QueueOp  *op,
+              GError  **error)
+{
+  sqlite3_stmt *stmt = queue->delete_msg;
+  int rc;
+
+  sqlite3_bind_text (stmt, 1, op->snap->id, -1, SQLITE_STATIC);
+  rc = sqlite3_step (stmt);
+  finish_stmt (stmt);
+  if (rc != SQLITE_DONE)
+    return set_db_error (error, queue->db, "queue.db: removing a message");
+
+  if (sqlite3_changes (queue->db) == 0)
+    g_set_error (&op->error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_NOT_FOUND,
+                 "no message %s in the queue", op->snap->id);
+  return TRUE;
+}
+
+static gboolean
+apply_op (MgQueue  *queue,
+          QueueOp  *op,
+          GError  **error)
+{
+  g_clear_error (&op->error);
+
+  switch (op->kind)
+    {
+    case OP_SUBMIT:
+      return apply_submit (queue, op->snap, error) && apply_rcpts (queue, op->snap, error);
+    case OP_UPDATE:
+      return apply_update (queue, op, error);
+    case OP_REMOVE:
+      return apply_remove (queue, op, error);
+    case OP_STOP:
+    default:
+      break;
+    }
+  g_assert_not_reached ();
+  return FALSE;
+}
+
+static void
+apply_test_page_cap (MgQueue *queue)
+{
+  guint extra = atomic_load (&queue->extra_pages);
+  gint64 pages = 0;
+  g_autofree char *sql = NULL;
+
+  if (extra == queue->applied_extra_pages)
+    return;
+  queue->applied_extra_pages = extra;
+
+  if (!query_int64 (queue->db, "PRAGMA page_count", 0, &pages, NULL))
+    return;
+  if (extra == 0)
+    sql = g_strdup ("PRAGMA max_page_count = 4294967294");
+  else
+    sql = g_strdup_printf ("PRAGMA max_page_count = %" G_GINT64_FORMAT, pages + extra);
+  exec_sql (queue->db, sql, NULL);
+}
+
+static void
+rollback (MgQueue *queue)
+{
+  /* SQLITE_FULL and friends may already have rolled back */
+  if (!sqlite3_get_autocommit (queue->db))
+    sqlite3_exec (queue->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* One transaction for all of @ops; FALSE (rolled back) if any write failed. */
+static gboolean
+commit_batch (MgQueue    *queue,
+              QueueOp   **ops,
+              guint       n_ops,
+              GError    **error)
+{
+  int rc;
+
+  if (!exec_sql (queue->db, "BEGIN IMMEDIATE", error))
+    return FALSE;
+
+  for (guint i = 0; i < n_ops; i++)
+    if (!apply_op (queue, ops[i], error))
+      {
+        rollback (queue);
+        return FALSE;
+      }
+
+  sqlite3_bind_int64 (queue->put_meta, 1, (sqlite3_int64) atomic_load (&queue->next_id));
+  rc = sqlite3_step (queue->put_meta);
+  finish_stmt (queue->put_meta);
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (error, queue->db, "queue.db: saving the id counter");
+      rollback (queue);
+      return FALSE;
+    }
+
+  /* COMMIT returns after the WAL is synced (synchronous=FULL) */
+  if (!exec_sql (queue->db, "COMMIT", error))
+    {
+      rollback (queue);
+      return FALSE;
+    }
+
+  atomic_fetch_add (&queue->n_commits, 1);
+  for (guint i = 0; i < n_ops; i++)
+    {
+      if (ops[i]->error != NULL)
+        continue;
+      if (ops[i]->kind == OP_SUBMIT)
+        {
+          atomic_fetch_add (&queue->count, 1);
+          atomic_fetch_add (&queue->n_messages, 1);
+        }
+      else if (ops[i]->kind == OP_REMOVE)
+        atomic_fetch_sub (&queue->count, 1);
+    }
+  return TRUE;
+}
+
+static void
+run_batch (MgQueue  *queue,
+           GPtrArray *batch)
+{
+  g_autoptr(GError) error = NULL;
+
+  apply_test_page_cap (queue);
+
+  if (commit_batch (queue, (QueueOp **) batch->pdata, batch->len, &error))
+    return;
+
+  if (batch->len == 1)
+    {
+      QueueOp *op = g_ptr_array_index (batch, 0);
+
+      g_clear_error (&op->error);
+      op->error = g_steal_pointer (&error);
+      return;
+    }
+
+  /* one bad op must not fail the others: replay each alone */
+  for (guint i = 0; i < batch->len; i++)
+    {
+      QueueOp *op = g_ptr_array_index (batch, i);
+      g_autoptr(GError) op_error = NULL;
+
+      if (!commit_batch (queue, &op, 1, &op_error))
+        {
+          g_clear_error (&op->error);
+          op->error = g_steal_pointer (&op_error);
+        }
+    }
+}
+
+static gsize
+op_weight (const QueueOp *op)
+{
+  return op->kind == OP_SUBMIT ? op->snap->body_size : 0;
+}
+
+static gpointer
+committer_thread (gpointer user_data)
+{
+  MgQueue *queue = user_data;
+  g_autoptr(GPtrArray) batch = g_ptr_array_new ();
+  QueueOp *stop = NULL;
+
+  while (stop == NULL)
+    {
+      QueueOp *op = g_async_queue_pop (queue->ops);
+      gsize bytes = 0;
+
+      g_ptr_array_set_size (batch, 0);
+      while (op != NULL)
+        {
+          if (op->kind == OP_STOP)
+            {
+              stop = op;
+              break;
+            }
+          g_ptr_array_add (batch, op);
+          bytes += op_weight (op);
+          if (batch->len >= BATCH_MAX_OPS || bytes >= BATCH_MAX_BYTES)
+            break;
+          op = g_async_queue_try_pop (queue->ops);
+        }
+
+      if (batch->len > 0)
+        run_batch (queue, batch);
+      for (guint i = 0; i < batch->len; i++)
+        complete_op (g_ptr_array_index (batch, i));
+    }
+
+  queue_op_free (stop);
+  return NULL;
+}
+
+/* ---- public API --------------------------------------------------------- */
+
+static void
+mg_queue_free (MgQueue *queue)
+{
+  g_clear_pointer (&queue->ops, g_async_queue_unref);
+  g_clear_pointer (&queue->read_conns, g_ptr_array_unref);
+  g_mutex_clear (&queue->push_lock);
+  g_mutex_clear (&queue->read_lock);
+  g_free (queue->path);
+  g_free (queue);
+}
+
+static MgQueue *
+mg_queue_ref (MgQueue *queue)
+{
+  g_atomic_int_inc (&queue->ref_count);
+  return queue;
+}
+
+static void
+mg_queue_unref (MgQueue *queue)
+{
+  if (g_atomic_int_dec_and_test (&queue->ref_count))
+    mg_queue_free (queue);
+}
+
+MgQueue *
+mg_queue_open (const char  *dir,
+               GError     **error)
+{
+  MgQueue *queue;
+  gint64 count = 0;
+
+  g_return_val_if_fail (dir != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_STORAGE,
+                   "cannot create %s: %s", dir, g_strerror (saved_errno));
+      return NULL;
+    }
+
+  queue = g_new0 (MgQueue, 1);
+  queue->ref_count = 1;
+  queue->serial = atomic_fetch_add (&next_serial, 1);
+  queue->path = g_build_filename (dir, "queue.db", NULL);
+  queue->ops = g_async_queue_new ();
+  queue->read_conns = g_ptr_array_new_with_free_func ((GDestroyNotify) read_conn_unref);
+  g_mutex_init (&queue->push_lock);
+  g_mutex_init (&queue->read_lock);
+
+  if (sqlite3_open_v2 (queue->path, &queue->db,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                       NULL) != SQLITE_OK)
+    {
+      set_db_error (error, queue->db, "opening queue.db");
+      goto fail;
+    }
+
+  if (!configure_write_connection (queue->db, error) ||
+      !migrate (queue->db, error) ||
+      !init_id_counter (queue, error) ||
+      !query_int64 (queue->db, "SELECT count(*) FROM messages", 0, &count, error) ||
+      !prepare_write_statements (queue, error))
+    goto fail;
+  atomic_store (&queue->count, (int) count);
+
+  queue->thread = g_thread_try_new ("mg-queue-commit", committer_thread, queue, error);
+  if (queue->thread == NULL)
+    goto fail;
+
+  return queue;
+
+fail:
+  g_prefix_error (error, "%s: ", queue->path);
+  close_write_connection (queue);
+  mg_queue_unref (queue);
+  return NULL;
+}
+
+void
+mg_queue_close (MgQueue *queue)
+{
+  QueueOp *stop;
+
+  g_return_if_fail (queue != NULL);
+
+  stop = g_new0 (QueueOp, 1);
+  stop->kind = OP_STOP;
+  stop->queue = mg_queue_ref (queue);
+
+  g_mutex_lock (&queue->push_lock);
+  queue->closed = TRUE;
+  g_async_queue_push (queue->ops, stop);
+  g_mutex_unlock (&queue->push_lock);
+
+  /* everything queued before STOP is committed and completed first */
+  g_thread_join (g_steal_pointer (&queue->thread));
+  close_write_connection (queue);
+  close_read_conns (queue);
+  mg_queue_unref (queue);
+}
+
+char *
+mg_queue_new_id (MgQueue *queue)
+{
+  guint64 id;
+
+  g_return_val_if_fail (queue != NULL, NULL);
+
+  id = atomic_fetch_add (&queue->next_id, 1);
+  return g_strdup_printf ("B%010" G_GUINT64_FORMAT, id);
+}
+
+static void
+push_op (MgQueue         *queue,
+         OpKind           kind,
+         MgQueueMessage  *msg,
+         GMainContext    *context,
+         MgQueueDoneFunc  done,
+         gpointer         user_data)
+{
+  QueueOp *op = g_new0 (QueueOp, 1);
+  gboolean closed;
+
+  op->kind = kind;
+  op->queue = mg_queue_ref (queue);
+  op->msg = mg_queue_message_ref (msg);
+  op->snap = message_snapshot (msg, kind == OP_SUBMIT);
+  op->context = context != NULL ? g_main_context_ref (context)
+                                : g_main_context_ref_thread_default ();
+  op->done = done;
+  op->user_data = user_data;
+
+  g_mutex_lock (&queue->push_lock);
+  closed = queue->closed;
+  if (!closed)
+    g_async_queue_push (queue->ops, op);
+  g_mutex_unlock (&queue->push_lock);
+
+  if (closed)
+    {
+      g_set_error (&op->error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_CLOSED,
+                   "the queue is shutting down");
+      complete_op (op);
+    }
+}
+
+void
+mg_queue_submit (MgQueue         *queue,
+                 MgQueueMessage  *msg,
+                 GMainContext    *context,
+                 MgQueueDoneFunc  done,
+                 gpointer         user_data)
+{
+  g_return_if_fail (queue != NULL);
+  g_return_if_fail (msg != NULL);
+  g_return_if_fail (msg->id != NULL);
+  g_return_if_fail (msg->sender != NULL);
+  g_return_if_fail (msg->body != NULL);
+
+  push_op (queue, OP_SUBMIT, msg, context, done, user_data);
+}
+
+void
+mg_queue_update (MgQueue         *queue,
+                 MgQueueMessage  *msg,
+                 GMainContext    *context,
+                 MgQueueDoneFunc  done,
+                 gpointer         user_data)
+{
+  g_return_if_fail (queue != NULL);
+  g_return_if_fail (msg != NULL);
+  g_return_if_fail (msg->id != NULL);
+
+  push_op (queue, OP_UPDATE, msg, context, done, user_data);
+}
+
+void
+mg_queue_remove (MgQueue         *queue,
+                 MgQueueMessage  *msg,
+                 GMainContext    *context,
+                 MgQueueDoneFunc  done,
+                 gpointer         user_data)
+{
+  g_return_if_fail (queue != NULL);
+  g_return_if_fail (msg != NULL);
+  g_return_if_fail (msg->id != NULL);
+
+  push_op (queue, OP_REMOVE, msg, context, done, user_data);
+}
+
+static char *
+dup_column_text (sqlite3_stmt *stmt,
+                 int           col)
+{
+  return g_strdup ((const char *) sqlite3_column_text (stmt, col));
+}
+
+static gboolean
+load_messages (sqlite3     *db,
+               GPtrArray   *messages,
+               GHashTable  *by_id,
+               GError     **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  int rc;
+
+  stmt = prepare (db,
+                  "SELECT id, sender, received_at, client_address, helo, body_size,"
+                  " attempts, next_attempt, first_failure, held"
+                  " FROM messages ORDER BY received_at, id", 0, error);
+  if (stmt == NULL)
+    return FALSE;
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      MgQueueMessage *msg = mg_queue_message_new ();
+
+      msg->id = dup_column_text (stmt, 0);
+      msg->sender = dup_column_text (stmt, 1);
+      msg->received_at = sqlite3_column_int64 (stmt, 2);
+      msg->client_address = dup_column_text (stmt, 3);
+      msg->helo = dup_column_text (stmt, 4);
+      msg->body_size = (gsize) sqlite3_column_int64 (stmt, 5);
+      msg->attempts = (guint) sqlite3_column_int64 (stmt, 6);
+      msg->next_attempt = sqlite3_column_int64 (stmt, 7);
+      msg->first_failure = sqlite3_column_int64 (stmt, 8);
+      msg->held = sqlite3_column_int (stmt, 9) != 0;
+      g_ptr_array_add (messages, msg);
+      g_hash_table_insert (by_id, msg->id, msg);
+    }
+  if (rc != SQLITE_DONE)
+    return set_db_error (error, db, "queue.db: loading messages");
+  return TRUE;
+}
+
+static gboolean
+load_rcpts (sqlite3     *db,
+            GHashTable  *by_id,
+            GError     **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  int rc;
+
+  stmt = prepare (db,
+                  "SELECT msg_id, address, state, last_reply FROM rcpts ORDER BY msg_id, idx",
+                  0, error);
+  if (stmt == NULL)
+    return FALSE;
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      MgQueueMessage *msg = g_hash_table_lookup (by_id, sqlite3_column_text (stmt, 0));
+      MgQueueRcpt *rcpt;
+
+      if (msg == NULL)
+        continue;
+      rcpt = g_new0 (MgQueueRcpt, 1);
+      rcpt->address = dup_column_text (stmt, 1);
+      rcpt->state = (MgRcptState) sqlite3_column_int (stmt, 2);
+      rcpt->last_reply = dup_column_text (stmt, 3);
+      g_ptr_array_add (msg->rcpts, rcpt);
+    }
+  if (rc != SQLITE_DONE)
+    return set_db_error (error, db, "queue.db: loading recipients");
+  return TRUE;
+}
+
+GPtrArray *
+mg_queue_load_all (MgQueue  *queue,
+                   GError  **error)
+{
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GHashTable) by_id = NULL;
+  ReadConn *conn;
+  gboolean ok;
+
+  g_return_val_if_fail (queue != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  conn = lock_read_conn (queue, error);
+  if (conn == NULL)
+    return NULL;
+
+  messages = g_ptr_array_new_with_free_func ((GDestroyNotify) mg_queue_message_unref);
+  by_id = g_hash_table_new (g_str_hash, g_str_equal);
+
+  /* one read transaction: envelopes and recipients from the same snapshot */
+  ok = exec_sql (conn->db, "BEGIN", error);
+  if (ok)
+    {
+      ok = load_messages (conn->db, messages, by_id, error) &&
+           load_rcpts (conn->db, by_id, error);
+      sqlite3_exec (conn->db, "COMMIT", NULL, NULL, NULL);
+    }
+  g_mutex_unlock (&conn->lock);
+
+  return ok ? g_steal_pointer (&messages) : NULL;
+}
+
+GBytes *
+mg_queue_read_body (MgQueue     *queue,
+                    const char  *id,
+                    GError     **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  GBytes *body = NULL;
+  ReadConn *conn;
+  int rc;
+
+  g_return_val_if_fail (queue != NULL, NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  conn = lock_read_conn (queue, error);
+  if (conn == NULL)
+    return NULL;
+
+  stmt = prepare (conn->db, "SELECT body FROM bodies WHERE msg_id = ?1", 0, error);
+  if (stmt != NULL)
+    {
+      sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_ROW)
+        body = g_bytes_new (sqlite3_column_blob (stmt, 0),
+                            (gsize) sqlite3_column_bytes (stmt, 0));
+      else if (rc == SQLITE_DONE)
+        g_set_error (error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_NOT_FOUND,
+                     "no message %s in the queue", id);
+      else
+        set_db_error (error, conn->db, "queue.db: reading a body");
+    }
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  g_mutex_unlock (&conn->lock);
+  return body;
+}
+
+guint
+mg_queue_count (MgQueue *queue)
+{
+  g_return_val_if_fail (queue != NULL, 0);
+
+  return (guint) MAX (atomic_load (&queue->count), 0);
+}
+
+guint64
+mg_queue_get_n_commits (MgQueue *queue)
+{
+  g_return_val_if_fail (queue != NULL, 0);
+
+  return atomic_load (&queue->n_commits);
+}
+
+guint64
+mg_queue_get_n_messages_committed (MgQueue *queue)
+{
+  g_return_val_if_fail (queue != NULL, 0);
+
+  return atomic_load (&queue->n_messages);
+}
+
+void
+mg_queue_set_max_pages_for_test (MgQueue *queue,
+                                 guint    extra_pages)
+{
+  g_return_if_fail (queue != NULL);
+
+  atomic_store (&queue->extra_pages, extra_pages);
+}

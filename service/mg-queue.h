@@ -115,6 +115,17 @@ GBytes         *mg_queue_read_body      (MgQueue        *queue,
 /* Number of messages stored (committed and not removed). */
 guint           mg_queue_count          (MgQueue        *queue);
 
+/* Statistics for tests and benchmarks: transactions committed by the
+ * committer thread (one WAL sync each), and SUBMITs made durable. */
+guint64         mg_queue_get_n_commits  (MgQueue        *queue);
+guint64         mg_queue_get_n_messages_committed (MgQueue *queue);
+
+/* Test only: cap queue.db at its current size plus @extra_pages pages
+ * (PRAGMA max_page_count on the write connection, applied before the next
+ * batch), to simulate a full disk.  0 removes the cap. */
+void            mg_queue_set_max_pages_for_test (MgQueue *queue,
+                                                 guint    extra_pages);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MgQueueMessage, mg_queue_message_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MgQueue, mg_queue_close)
 

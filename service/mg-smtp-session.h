@@ -56,8 +56,8 @@ void            mg_smtp_session_greeting     (MgSmtpSession *self,
 
 /* One command line WITHOUT its line ending.  @line may contain NUL bytes
  * (they are refused).  @crlf: the line ended with CRLF (FALSE: bare LF,
- * refused with 500 5.5.2).  @too_long: the caller cut the line at the
- * limit (receiver.max_line_length style): answer 500 5.5.2, never execute. */
+ * accepted like CRLF for commands; DATA stays strict).  @too_long: the
+ * caller cut the line at its limit: answer 500 5.5.2, never execute. */
 MgSmtpAction    mg_smtp_session_handle_line  (MgSmtpSession *self,
                                               const char    *line,
                                               gsize          len,

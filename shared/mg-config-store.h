@@ -104,5 +104,7 @@ gboolean mg_config_store_set_listeners  (MgConfigStore *self,
 /* Parse one listener spec (pure, used by the store and the CLI). */
 gboolean mg_listener_spec_parse         (const char *spec, char **address_out,
                                          guint16 *port_out);
+/* The inverse: "127.0.0.1:2525", "[::1]:25", "*:25" (transfer full). */
+char    *mg_listener_spec_format        (const char *address, guint16 port);
 
 G_END_DECLS

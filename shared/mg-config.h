@@ -86,6 +86,7 @@ struct _MgConfig
   GHashTable *route_index;    /* domain -> MgRoute* */
   GPtrArray  *relay_rules;    /* MgRelayRule*, in order: first match wins */
   GPtrArray  *listeners;      /* MgListenerSpec* */
+  GHashTable *alias_domains;  /* domain -> itself: domains of any alias (incl. wildcards) */
 };
 
 MgConfig   *mg_config_ref          (MgConfig   *config);
@@ -104,6 +105,54 @@ const char *mg_config_get_string   (MgConfig   *config,
 const MgDomain  *mg_config_find_domain  (MgConfig *config, const char *domain);
 const MgAccount *mg_config_find_account (MgConfig *config, const char *address);
 const MgRoute   *mg_config_find_route   (MgConfig *config, const char *domain);
+
+/* A snapshot with every setting at its default and empty lists (tests, and
+ * the base the store fills in).  (transfer full) */
+MgConfig   *mg_config_new_default  (void);
+
+/* Construction only: before a snapshot is shared with anyone.  Values are
+ * taken as canonical (the store validated them).  After adding, call
+ * mg_config_seal() to sort the lists and build the indexes. */
+void        mg_config_set_setting  (MgConfig    *config,
+                                    const char  *key,
+                                    const char  *value);
+void        mg_config_add_domain   (MgConfig    *config,
+                                    const char  *name,
+                                    gboolean     shared_box);
+void        mg_config_add_account  (MgConfig    *config,
+                                    const char  *address,
+                                    const char  *password_hash);
+void        mg_config_add_alias    (MgConfig    *config,
+                                    const char  *alias,
+                                    const char * const *targets);
+void        mg_config_add_route    (MgConfig    *config,
+                                    const char  *domain,
+                                    const char  *host,
+                                    guint16      port);
+gboolean    mg_config_add_relay_rule (MgConfig  *config,
+                                    const char  *pattern,
+                                    gboolean     allow);
+void        mg_config_add_listener (MgConfig    *config,
+                                    const char  *address,
+                                    guint16      port);
+void        mg_config_seal         (MgConfig    *config);
+
+/* R-2.4: parse a relay rule pattern.  Returns FALSE when @pattern is none
+ * of: IPv4/IPv6 address, CIDR (valid prefix, no host bits), host name,
+ * ".suffix", "user@domain", "@domain", "*@domain".  Outputs are optional:
+ * @normalised_out (transfer full), @mask_out (transfer full, set for
+ * ADDRESS_IP with a full-length mask and for CIDR, else NULL). */
+gboolean    mg_relay_rule_parse    (const char          *pattern,
+                                    char               **normalised_out,
+                                    MgRelayPatternKind  *kind_out,
+                                    GInetAddressMask   **mask_out);
+
+/* Passwords: "$pbkdf2-sha256$ITER$SALT_B64$HASH_B64" (PBKDF2-HMAC-SHA256,
+ * 16-byte random salt, 100000 iterations).  hash returns NULL only if the
+ * random generator fails.  verify compares in constant time. */
+char       *mg_config_password_hash   (const char *password);
+gboolean    mg_config_password_verify (const char *hash,
+                                       const char *password);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MgConfig, mg_config_unref)
 

@@ -35,6 +35,13 @@ MgNextHop *mg_route_lookup     (MgConfig   *config,
                                 const char *address);
 void       mg_next_hop_free    (MgNextHop  *hop);
 
+/* R-3.4: configuration-time loop check.  Returns (transfer full) a
+ * GPtrArray of English warning lines (char*, g_free), empty when none:
+ * a route or the smart host pointing at one of our own listeners,
+ * forward-all with a local domain that has neither route nor smart host,
+ * wildcard aliases (R-2.3 method A). */
+GPtrArray *mg_route_table_lint (MgConfig   *config);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MgNextHop, mg_next_hop_free)
 
 G_END_DECLS

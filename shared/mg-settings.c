@@ -1,1 +1,395 @@
-/* placeholder: being written */
+/* mg-settings.c - the settings schema and the validation of one value
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The mailgate authors
+ *
+ * The table below is the single list of settings: key, type, default,
+ * range, summary.  mg_settings_normalise() is the one validation path for a
+ * setting value (the config store calls it for every change); it returns the
+ * normalised text that is stored, or appends a problem naming the key.
+ * The table is static and read-only.
+ *
+ * Threading: pure functions, callable from any thread.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <gio/gio.h>
+#include <glib/gi18n-lib.h>
+
+#include "mg-address.h"
+#include "mg-problem.h"
+#include "mg-settings.h"
+
+#define MAX_PATH_LENGTH 4096
+
+static const MgSettingInfo settings[] = {
+  /* Receiver (R-1) */
+  { "receiver.autostart", MG_SETTING_BOOL, "true", 0, 0,
+    N_("Start the receiver when the service starts") },
+  { "receiver.hostname", MG_SETTING_HOST, "", 0, 0,
+    N_("Host name used in the greeting and Received: headers (empty: the system host name)") },
+  { "receiver.banner_show", MG_SETTING_BOOL, "true", 0, 0,   /* R-1.3 */
+    N_("Show the greeting message text") },
+  { "receiver.max_message_size", MG_SETTING_INT, "10485760", 0, G_MAXINT32,   /* R-1.4 */
+    N_("Largest message accepted, in bytes (0: unlimited)") },
+  { "receiver.max_recipients", MG_SETTING_INT, "1000", 1, 100000,
+    N_("Most recipients accepted for one message") },
+  { "receiver.accept_limit", MG_SETTING_INT, "1000", 0, 1000000,
+    N_("Most clients connected at once (0: unlimited)") },
+  { "receiver.timeout", MG_SETTING_INT, "300", 1, 86400,
+    N_("Seconds to wait for the next command") },
+  { "receiver.data_timeout", MG_SETTING_INT, "300", 1, 86400,
+    N_("Seconds to wait for more message data") },
+  { "receiver.max_received_headers", MG_SETTING_INT, "20", 1, 1000,
+    N_("Most Received: headers in a message before it is refused as a mail loop") },
+  { "receiver.max_line_length", MG_SETTING_INT, "10000", 0, 1048576,
+    N_("Longest line of message data, in bytes (0: unlimited)") },
+  { "receiver.vrfy", MG_SETTING_BOOL, "false", 0, 0,
+    N_("Answer VRFY and EXPN commands") },
+
+  /* Delivery (R-3) */
+  { "delivery.autostart", MG_SETTING_BOOL, "true", 0, 0,
+    N_("Start delivery when the service starts") },
+  { "delivery.forward_all", MG_SETTING_BOOL, "true", 0, 0,   /* R-3.3 */
+    N_("Forward all received mail, local domains included, by the routing table or the smart host") },
+  { "delivery.smarthost", MG_SETTING_HOST_PORT, "", 0, 0,    /* R-3.2 */
+    N_("Smart host for mail to other domains (host[:port]; empty: deliver by MX)") },
+  { "delivery.port", MG_SETTING_INT, "25", 1, 65535,         /* R-3.5 */
+    N_("Port used for outbound delivery") },
+  { "delivery.retry_interval", MG_SETTING_INT, "120", 1, 86400,  /* R-3.7 */
+    N_("Seconds before the first retry of a deferred message") },
+  { "delivery.give_up_error", MG_SETTING_INT, "28800", 1, 2592000,
+    N_("Seconds after which a message that keeps getting error replies is returned") },
+  { "delivery.give_up_no_response", MG_SETTING_INT, "86400", 1, 2592000,
+    N_("Seconds after which a message whose next hop does not answer is returned") },
+  { "delivery.mailbox_dir", MG_SETTING_STRING, "mailbox/%USERNAME%", 0, MAX_PATH_LENGTH,
+    N_("Mailbox folder of a local user (must contain %USERNAME%)") },
+  { "delivery.workers", MG_SETTING_INT, "30", 1, 1000,         /* R-3.6 */
+    N_("Deliveries running at once") },
+  { "delivery.max_per_destination", MG_SETTING_INT, "20", 1, 1000,
+    N_("Deliveries running at once to one destination") },
+  { "delivery.max_messages_per_connection", MG_SETTING_INT, "100", 1, 100000,
+    N_("Messages sent over one connection before it is closed") },
+  { "delivery.connect_timeout", MG_SETTING_INT, "30", 1, 3600,
+    N_("Seconds to wait for a connection to the next hop") },
+  { "delivery.timeout", MG_SETTING_INT, "600", 1, 86400,
+    N_("Seconds to wait for a reply from the next hop") },
+  { "delivery.helo_name", MG_SETTING_HOST, "", 0, 0,
+    N_("Name sent in EHLO to the next hop (empty: the receiver host name)") },
+
+  /* Keys named in DESIGN.md for outside checks (R-2.5, TLS, DNS) */
+  { "auth.methods", MG_SETTING_STRING, "", 0, 256,
+    N_("SMTP AUTH mechanisms offered, comma separated (PLAIN, LOGIN, CRAM-MD5; empty: none)") },
+  { "auth.require_tls", MG_SETTING_BOOL, "true", 0, 0,
+    N_("Offer AUTH PLAIN and LOGIN only after STARTTLS") },
+  { "tls.cert", MG_SETTING_STRING, "", 0, MAX_PATH_LENGTH,
+    N_("TLS certificate file, PEM (empty: no STARTTLS)") },
+  { "tls.key", MG_SETTING_STRING, "", 0, MAX_PATH_LENGTH,
+    N_("TLS private key file, PEM") },
+  { "dns.forwarder", MG_SETTING_STRING, "", 0, 256,
+    N_("DNS server to ask, IP[@port] (empty: the system resolver)") },
+};
+
+const MgSettingInfo *
+mg_settings_lookup (const char *key)
+{
+  g_return_val_if_fail (key != NULL, NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (settings); i++)
+    {
+      if (g_str_equal (settings[i].key, key))
+        return &settings[i];
+    }
+  return NULL;
+}
+
+const MgSettingInfo *
+mg_settings_list (gsize *n_settings)
+{
+  if (n_settings != NULL)
+    *n_settings = G_N_ELEMENTS (settings);
+  return settings;
+}
+
+static char *
+normalise_bool (const MgSettingInfo *info,
+                const char          *value,
+                GPtrArray           *problems)
+{
+  static const char * const yes[] = { "true", "yes", "on", "1" };
+  static const char * const no[] = { "false", "no", "off", "0" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (yes); i++)
+    {
+      if (g_ascii_strcasecmp (value, yes[i]) == 0)
+        return g_strdup ("true");
+      if (g_ascii_strcasecmp (value, no[i]) == 0)
+        return g_strdup ("false");
+    }
+  mg_problems_add (problems, MG_PROBLEM_NOT_A_BOOLEAN, info->key, value);
+  return NULL;
+}
+
+/* Decimal only: optional '-', digits, nothing else.  Overflow counts as out
+ * of range. */
+static gboolean
+parse_decimal (const char *text,
+               gboolean   *overflow,
+               gint64     *out)
+{
+  const char *p = text;
+  gboolean negative = FALSE;
+  guint64 magnitude = 0;
+
+  *overflow = FALSE;
+  if (*p == '-')
+    {
+      negative = TRUE;
+      p++;
+    }
+  if (*p == '\0')
+    return FALSE;
+
+  for (; *p != '\0'; p++)
+    {
+      if (!g_ascii_isdigit (*p))
+        return FALSE;
+      if (magnitude > ((guint64) G_MAXINT64) / 10)
+        *overflow = TRUE;
+      else
+        magnitude = magnitude * 10 + (guint64) (*p - '0');
+      if (magnitude > (guint64) G_MAXINT64)
+        *overflow = TRUE;
+    }
+
+  *out = negative ? -(gint64) magnitude : (gint64) magnitude;
+  return TRUE;
+}
+
+static char *
+normalise_int (const MgSettingInfo *info,
+               const char          *value,
+               GPtrArray           *problems)
+{
+  gboolean overflow;
+  gint64 number = 0;
+
+  if (!parse_decimal (value, &overflow, &number))
+    {
+      mg_problems_add (problems, MG_PROBLEM_NOT_A_NUMBER, info->key, value);
+      return NULL;
+    }
+  if (overflow || number < info->min || number > info->max)
+    {
+      g_autofree char *range = g_strdup_printf ("%" G_GINT64_FORMAT ".."
+                                                "%" G_GINT64_FORMAT,
+                                                info->min, info->max);
+
+      mg_problems_add (problems, MG_PROBLEM_OUT_OF_RANGE, info->key, range);
+      return NULL;
+    }
+  return g_strdup_printf ("%" G_GINT64_FORMAT, number);
+}
+
+static gboolean
+has_control_chars (const char *value)
+{
+  for (const char *p = value; *p != '\0'; p++)
+    {
+      if ((guchar) *p < 0x20 || *p == 0x7f)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* auth.methods: a comma separated subset, normalised upper case, no
+ * duplicates, in the order given. */
+static char *
+normalise_auth_methods (const char *value)
+{
+  static const char * const known[] = { "PLAIN", "LOGIN", "CRAM-MD5" };
+  g_auto(GStrv) parts = NULL;
+  g_autoptr(GPtrArray) words = g_ptr_array_new_with_free_func (g_free);
+
+  if (*value == '\0')
+    return g_strdup ("");   /* none */
+
+  parts = g_strsplit (value, ",", -1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      g_autofree char *word = g_ascii_strup (g_strstrip (parts[i]), -1);
+      gboolean ok = FALSE;
+
+      for (gsize k = 0; k < G_N_ELEMENTS (known); k++)
+        ok = ok || g_str_equal (word, known[k]);
+      if (!ok)
+        return NULL;
+      if (!g_ptr_array_find_with_equal_func (words, word, g_str_equal, NULL))
+        g_ptr_array_add (words, g_steal_pointer (&word));
+    }
+  g_ptr_array_add (words, NULL);
+  return g_strjoinv (",", (char **) words->pdata);
+}
+
+/* dns.forwarder: "" or IP[@port] */
+static gboolean
+forwarder_is_valid (const char *value)
+{
+  g_auto(GStrv) parts = g_strsplit (value, "@", 2);
+  g_autoptr(GInetAddress) address = NULL;
+
+  if (*value == '\0')
+    return TRUE;
+  address = g_inet_address_new_from_string (parts[0]);
+  if (address == NULL)
+    return FALSE;
+  if (parts[1] != NULL)
+    {
+      guint64 port;
+
+      if (!g_ascii_string_to_unsigned (parts[1], 10, 1, 65535, &port, NULL))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Checks a few string settings need beyond their length. */
+static char *
+normalise_string_extra (const MgSettingInfo *info,
+                        const char          *value,
+                        GPtrArray           *problems)
+{
+  char *result = NULL;
+
+  if (g_str_equal (info->key, "delivery.mailbox_dir"))
+    {
+      /* R-3.3: the template names the user */
+      if (strstr (value, "%USERNAME%") != NULL)
+        result = g_strdup (value);
+    }
+  else if (g_str_equal (info->key, "auth.methods"))
+    result = normalise_auth_methods (value);
+  else if (g_str_equal (info->key, "dns.forwarder"))
+    result = forwarder_is_valid (value) ? g_strdup (value) : NULL;
+  else
+    result = g_strdup (value);
+
+  if (result == NULL)
+    mg_problems_add (problems, MG_PROBLEM_INVALID_VALUE, info->key, value);
+  return result;
+}
+
+static char *
+normalise_string (const MgSettingInfo *info,
+                  const char          *value,
+                  GPtrArray           *problems)
+{
+  if (!g_utf8_validate (value, -1, NULL) || has_control_chars (value))
+    {
+      mg_problems_add (problems, MG_PROBLEM_INVALID_VALUE, info->key, value);
+      return NULL;
+    }
+  if ((gint64) g_utf8_strlen (value, -1) > info->max)
+    {
+      g_autofree char *max = g_strdup_printf ("%" G_GINT64_FORMAT, info->max);
+
+      mg_problems_add (problems, MG_PROBLEM_TOO_LONG, info->key, max);
+      return NULL;
+    }
+  return normalise_string_extra (info, value, problems);
+}
+
+static char *
+normalise_host (const MgSettingInfo *info,
+                const char          *value,
+                GPtrArray           *problems)
+{
+  char *canonical;
+
+  if (*value == '\0')
+    return g_strdup ("");
+
+  canonical = mg_domain_canonical (value);
+  if (canonical == NULL)
+    mg_problems_add (problems, MG_PROBLEM_INVALID_HOST, info->key, value);
+  return canonical;
+}
+
+/* "host" or "host:port", IPv6 literals in brackets; the port is kept only
+ * when given (otherwise delivery.port applies). */
+static char *
+normalise_host_port (const MgSettingInfo *info,
+                     const char          *value,
+                     GPtrArray           *problems)
+{
+  g_autofree char *host = NULL;
+  g_autofree char *canonical = NULL;
+  guint16 port = 0;
+
+  if (*value == '\0')
+    return g_strdup ("");
+
+  if (!mg_host_port_parse (value, 0, &host, &port) ||
+      (canonical = mg_host_canonical (host)) == NULL)
+    {
+      mg_problems_add (problems, MG_PROBLEM_INVALID_HOST, info->key, value);
+      return NULL;
+    }
+
+  if (strchr (canonical, ':') != NULL)
+    {
+      if (port == 0)
+        return g_strdup_printf ("[%s]", canonical);
+      return g_strdup_printf ("[%s]:%u", canonical, port);
+    }
+  if (port == 0)
+    return g_steal_pointer (&canonical);
+  return g_strdup_printf ("%s:%u", canonical, port);
+}
+
+/**
+ * mg_settings_normalise:
+ * @key: a setting key
+ * @value: the value as entered
+ * @problems: where a problem is appended (field = @key)
+ *
+ * Returns: (transfer full) (nullable): the normalised value, or %NULL when
+ *   @value is refused
+ */
+char *
+mg_settings_normalise (const char *key,
+                       const char *value,
+                       GPtrArray  *problems)
+{
+  const MgSettingInfo *info;
+
+  g_return_val_if_fail (key != NULL, NULL);
+  g_return_val_if_fail (value != NULL, NULL);
+  g_return_val_if_fail (problems != NULL, NULL);
+
+  info = mg_settings_lookup (key);
+  if (info == NULL)
+    {
+      mg_problems_add (problems, MG_PROBLEM_UNKNOWN_KEY, key, key);
+      return NULL;
+    }
+
+  switch (info->type)
+    {
+    case MG_SETTING_BOOL:
+      return normalise_bool (info, value, problems);
+    case MG_SETTING_INT:
+      return normalise_int (info, value, problems);
+    case MG_SETTING_STRING:
+      return normalise_string (info, value, problems);
+    case MG_SETTING_HOST:
+      return normalise_host (info, value, problems);
+    case MG_SETTING_HOST_PORT:
+      return normalise_host_port (info, value, problems);
+    default:
+      g_assert_not_reached ();
+    }
+  return NULL;
+}

@@ -1,0 +1,801 @@
+/* test-queue.c - the durable queue: storage, group commit, crash safety
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The mailgate authors
+ *
+ * Every test works on a fresh queue.db in its own temporary directory.
+ * R-1.5 (250 only after the message is durable) is what most of these
+ * prove: the done callback runs only after the commit, acknowledged
+ * messages survive close/reopen and kill -9.
+ *
+ * The crash test runs this same binary as a child ("--crash-child DIR"),
+ * spawned with exec, so no fork of a threaded process is involved.
+ *
+ * Threading: the group-commit and crash tests submit from several threads,
+ * each iterating its own GMainContext.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "mg-error.h"
+#include "mg-queue.h"
+
+typedef struct
+{
+  char         *dir;
+  MgQueue      *queue;
+  GMainContext *context;
+} Fixture;
+
+typedef struct
+{
+  gboolean      done;
+  GError       *error;
+  GMainContext *expected_context;
+  gboolean      ran_in_context;
+  guint64       committed_when_run;
+  gboolean      body_readable_when_run;
+} Waiter;
+
+static void
+rm_rf (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        rm_rf (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+static void
+fixture_setup (Fixture       *fx,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fx->dir = g_dir_make_tmp ("mg-queue-XXXXXX", &error);
+  g_assert_no_error (error);
+  fx->queue = mg_queue_open (fx->dir, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (fx->queue);
+  fx->context = g_main_context_new ();
+  g_main_context_push_thread_default (fx->context);
+}
+
+static void
+fixture_reopen (Fixture *fx)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_clear_pointer (&fx->queue, mg_queue_close);
+  while (g_main_context_iteration (fx->context, FALSE))
+    ;
+  fx->queue = mg_queue_open (fx->dir, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (fx->queue);
+}
+
+static void
+fixture_teardown (Fixture       *fx,
+                  gconstpointer  data)
+{
+  g_clear_pointer (&fx->queue, mg_queue_close);
+  while (g_main_context_iteration (fx->context, FALSE))
+    ;
+  g_main_context_pop_thread_default (fx->context);
+  g_clear_pointer (&fx->context, g_main_context_unref);
+  rm_rf (fx->dir);
+  g_clear_pointer (&fx->dir, g_free);
+}
+
+static GBytes *
+make_body (gsize   size,
+           guint32 seed)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
+  guint8 *data = g_malloc (size + 1);
+
+  /* binary noise with NULs, CR and LF in it: stored byte-exact */
+  for (gsize i = 0; i < size; i++)
+    data[i] = (guint8) g_rand_int_range (rand, 0, 256);
+  return g_bytes_new_take (data, size);
+}
+
+static MgQueueMessage *
+make_message (MgQueue    *queue,
+              const char *sender,
+              GBytes     *body)
+{
+  MgQueueMessage *msg = mg_queue_message_new ();
+
+  msg->id = mg_queue_new_id (queue);
+  msg->sender = g_strdup (sender);
+  mg_queue_message_add_rcpt (msg, "alice@example.org");
+  mg_queue_message_add_rcpt (msg, "bob@example.net");
+  msg->received_at = g_get_real_time ();
+  msg->client_address = g_strdup ("192.0.2.7");
+  msg->helo = g_strdup ("client.example");
+  msg->body = g_bytes_ref (body);
+  msg->body_size = g_bytes_get_size (body);
+  return msg;
+}
+
+static void
+on_done_cb (MgQueue        *queue,
+            MgQueueMessage *msg,
+            const GError   *error,
+            gpointer        user_data)
+{
+  Waiter *w = user_data;
+  g_autoptr(GBytes) body = NULL;
+
+  g_assert_false (w->done);
+  w->done = TRUE;
+  w->error = error != NULL ? g_error_copy (error) : NULL;
+  w->ran_in_context = w->expected_context != NULL &&
+                      g_main_context_is_owner (w->expected_context);
+  w->committed_when_run = mg_queue_get_n_messages_committed (queue);
+  if (error == NULL && msg->body != NULL)
+    {
+      body = mg_queue_read_body (queue, msg->id, NULL);
+      w->body_readable_when_run = body != NULL;
+    }
+}
+
+static void
+wait_for (GMainContext *context,
+          Waiter       *w)
+{
+  while (!w->done)
+    g_main_context_iteration (context, TRUE);
+}
+
+static void
+submit_and_wait (Fixture        *fx,
+                 MgQueueMessage *msg)
+{
+  Waiter w = { .expected_context = fx->context };
+
+  mg_queue_submit (fx->queue, msg, fx->context, on_done_cb, &w);
+  wait_for (fx->context, &w);
+  g_assert_no_error (w.error);
+}
+
+static MgQueueMessage *
+find_message (GPtrArray  *messages,
+              const char *id)
+{
+  for (guint i = 0; i < messages->len; i++)
+    {
+      MgQueueMessage *msg = g_ptr_array_index (messages, i);
+
+      if (g_str_equal (msg->id, id))
+        return msg;
+    }
+  return NULL;
+}
+
+/* R-1.5: the callback that lets the receiver say 250 runs in the caller's
+ * context, and only once the message is committed. */
+static void
+test_submit_done_after_commit (Fixture       *fx,
+                               gconstpointer  data)
+{
+  g_autoptr(GBytes) body = g_bytes_new_static ("Subject: hi\r\n\r\nhello\r\n", 23);
+  g_autoptr(MgQueueMessage) msg = make_message (fx->queue, "sender@example.com", body);
+  Waiter w = { .expected_context = fx->context };
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  g_assert_cmpuint (mg_queue_count (fx->queue), ==, 0);
+  mg_queue_submit (fx->queue, msg, fx->context, on_done_cb, &w);
+
+  /* the commit happens without anyone iterating the context ... */
+  while (mg_queue_get_n_messages_committed (fx->queue) == 0 &&
+         g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  g_assert_cmpuint (mg_queue_get_n_messages_committed (fx->queue), ==, 1);
+  g_usleep (20000);
+  /* ... but the callback waits for the context */
+  g_assert_false (w.done);
+
+  wait_for (fx->context, &w);
+  g_assert_no_error (w.error);
+  g_assert_true (w.ran_in_context);
+  g_assert_cmpuint (w.committed_when_run, ==, 1);
+  g_assert_true (w.body_readable_when_run);
+  g_assert_cmpuint (mg_queue_count (fx->queue), ==, 1);
+  g_assert_cmpuint (mg_queue_get_n_commits (fx->queue), >=, 1);
+}
+
+typedef struct
+{
+  MgQueue    *queue;
+  const char *id;
+  GBytes     *expected;
+} ReadJob;
+
+static gpointer
+read_in_thread (gpointer user_data)
+{
+  ReadJob *job = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = mg_queue_read_body (job->queue, job->id, &error);
+
+  g_assert_no_error (error);
+  return GINT_TO_POINTER (g_bytes_equal (body, job->expected));
+}
+
+static void
+test_body_round_trip (Fixture       *fx,
+                      gconstpointer  data)
+{
+  static const gsize sizes[] = { 0, 1, 511, 4099, 1024 * 1024 + 7, 5 * 1024 * 1024 };
+  g_autoptr(GPtrArray) bodies = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) missing = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      g_autoptr(GBytes) body = make_body (sizes[i], i + 1);
+      g_autoptr(MgQueueMessage) msg = make_message (fx->queue, "", body);
+
+      submit_and_wait (fx, msg);
+      g_ptr_array_add (bodies, g_bytes_ref (body));
+      g_ptr_array_add (ids, g_strdup (msg->id));
+    }
+
+  for (guint i = 0; i < ids->len; i++)
+    {
+      g_autoptr(GBytes) got = mg_queue_read_body (fx->queue, ids->pdata[i], &error);
+      ReadJob job = { fx->queue, ids->pdata[i], bodies->pdata[i] };
+      GThread *thread;
+
+      g_assert_no_error (error);
+      g_assert_cmpmem (g_bytes_get_data (got, NULL), g_bytes_get_size (got),
+                       g_bytes_get_data (bodies->pdata[i], NULL),
+                       g_bytes_get_size (bodies->pdata[i]));
+
+      /* another thread, its own read connection */
+      thread = g_thread_new ("reader", read_in_thread, &job);
+      g_assert_true (GPOINTER_TO_INT (g_thread_join (thread)));
+    }
+
+  /* and after a restart: the 5 MB one */
+  fixture_reopen (fx);
+  {
+    g_autoptr(GBytes) got = mg_queue_read_body (fx->queue, ids->pdata[ids->len - 1], &error);
+
+    g_assert_no_error (error);
+    g_assert_true (g_bytes_equal (got, bodies->pdata[bodies->len - 1]));
+  }
+
+  missing = mg_queue_read_body (fx->queue, "B9999999999", &error);
+  g_assert_null (missing);
+  g_assert_error (error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_NOT_FOUND);
+}
+
+/* The scheduler's state after a restart comes from load_all alone. */
+static void
+test_load_all_after_reopen (Fixture       *fx,
+                            gconstpointer  data)
+{
+  g_autoptr(GBytes) body = make_body (3000, 7);
+  g_autoptr(MgQueueMessage) first = make_message (fx->queue, "", body);
+  g_autoptr(MgQueueMessage) second = make_message (fx->queue, "a@example.com", body);
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(GError) error = NULL;
+  MgQueueMessage *got;
+  MgQueueRcpt *rcpt;
+
+  first->received_at = 2000;
+  second->received_at = 1000;   /* older: must come first */
+  g_clear_pointer (&second->client_address, g_free);
+  g_clear_pointer (&second->helo, g_free);
+  mg_queue_message_add_rcpt (second, "carol@example.com");
+  ((MgQueueRcpt *) g_ptr_array_index (second->rcpts, 1))->state = MG_RCPT_STATE_DELIVERED;
+  ((MgQueueRcpt *) g_ptr_array_index (second->rcpts, 1))->last_reply = g_strdup ("250 2.0.0 ok");
+  submit_and_wait (fx, first);
+  submit_and_wait (fx, second);
+
+  fixture_reopen (fx);
+  g_assert_cmpuint (mg_queue_count (fx->queue), ==, 2);
+  all = mg_queue_load_all (fx->queue, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, 2);
+
+  got = g_ptr_array_index (all, 0);
+  g_assert_cmpstr (got->id, ==, second->id);
+  g_assert_cmpstr (got->sender, ==, "a@example.com");
+  g_assert_cmpint (got->received_at, ==, 1000);
+  g_assert_null (got->client_address);
+  g_assert_null (got->helo);
+  g_assert_null (got->body);
+  g_assert_cmpuint (got->body_size, ==, 3000);
+  g_assert_cmpuint (got->rcpts->len, ==, 3);
+  rcpt = g_ptr_array_index (got->rcpts, 0);
+  g_assert_cmpstr (rcpt->address, ==, "alice@example.org");
+  g_assert_cmpint (rcpt->state, ==, MG_RCPT_STATE_PENDING);
+  g_assert_null (rcpt->last_reply);
+  rcpt = g_ptr_array_index (got->rcpts, 1);
+  g_assert_cmpstr (rcpt->address, ==, "bob@example.net");
+  g_assert_cmpint (rcpt->state, ==, MG_RCPT_STATE_DELIVERED);
+  g_assert_cmpstr (rcpt->last_reply, ==, "250 2.0.0 ok");
+  rcpt = g_ptr_array_index (got->rcpts, 2);
+  g_assert_cmpstr (rcpt->address, ==, "carol@example.com");
+
+  got = g_ptr_array_index (all, 1);
+  g_assert_cmpstr (got->id, ==, first->id);
+  g_assert_cmpstr (got->sender, ==, "");
+  g_assert_cmpstr (got->client_address, ==, "192.0.2.7");
+  g_assert_cmpstr (got->helo, ==, "client.example");
+  g_assert_cmpuint (got->rcpts->len, ==, 2);
+  g_assert_false (got->held);
+  g_assert_cmpuint (got->attempts, ==, 0);
+}
+
+static void
+test_update_persists (Fixture       *fx,
+                      gconstpointer  data)
+{
+  g_autoptr(GBytes) body = make_body (100, 3);
+  g_autoptr(MgQueueMessage) msg = make_message (fx->queue, "s@example.com", body);
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(GError) error = NULL;
+  Waiter w = { .expected_context = fx->context };
+  MgQueueRcpt *rcpt;
+  MgQueueMessage *got;
+
+  submit_and_wait (fx, msg);
+
+  rcpt = g_ptr_array_index (msg->rcpts, 0);
+  rcpt->state = MG_RCPT_STATE_FAILED;
+  rcpt->last_reply = g_strdup ("550 5.1.1 no such user");
+  rcpt = g_ptr_array_index (msg->rcpts, 1);
+  rcpt->last_reply = g_strdup ("451 4.3.0 try later");
+  msg->attempts = 3;
+  msg->next_attempt = 1234567890123;
+  msg->first_failure = 1111;
+  msg->held = TRUE;
+  mg_queue_update (fx->queue, msg, fx->context, on_done_cb, &w);
+  /* the op snapshots @msg: later changes are not what gets written */
+  msg->attempts = 99;
+  wait_for (fx->context, &w);
+  g_assert_no_error (w.error);
+  g_assert_true (w.ran_in_context);
+
+  fixture_reopen (fx);
+  all = mg_queue_load_all (fx->queue, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, 1);
+  got = g_ptr_array_index (all, 0);
+  g_assert_cmpuint (got->attempts, ==, 3);
+  g_assert_cmpint (got->next_attempt, ==, 1234567890123);
+  g_assert_cmpint (got->first_failure, ==, 1111);
+  g_assert_true (got->held);
+  rcpt = g_ptr_array_index (got->rcpts, 0);
+  g_assert_cmpint (rcpt->state, ==, MG_RCPT_STATE_FAILED);
+  g_assert_cmpstr (rcpt->last_reply, ==, "550 5.1.1 no such user");
+  rcpt = g_ptr_array_index (got->rcpts, 1);
+  g_assert_cmpint (rcpt->state, ==, MG_RCPT_STATE_PENDING);
+  g_assert_cmpstr (rcpt->last_reply, ==, "451 4.3.0 try later");
+}
+
+static void
+test_update_missing (Fixture       *fx,
+                     gconstpointer  data)
+{
+  g_autoptr(GBytes) body = make_body (10, 3);
+  g_autoptr(MgQueueMessage) ghost = make_message (fx->queue, "", body);
+  Waiter w = { .expected_context = fx->context };
+
+  mg_queue_update (fx->queue, ghost, fx->context, on_done_cb, &w);
+  wait_for (fx->context, &w);
+  g_assert_error (w.error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_NOT_FOUND);
+  g_clear_error (&w.error);
+  g_assert_cmpuint (mg_queue_count (fx->queue), ==, 0);
+}
+
+static void
+test_remove_deletes (Fixture       *fx,
+                     gconstpointer  data)
+{
+  g_autoptr(GBytes) body = make_body (500, 9);
+  g_autoptr(MgQueueMessage) keep = make_message (fx->queue, "k@example.com", body);
+  g_autoptr(MgQueueMessage) gone = make_message (fx->queue, "g@example.com", body);
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(GBytes) no_body = NULL;
+  g_autoptr(GError) error = NULL;
+  Waiter w = { .expected_context = fx->context };
+
+  submit_and_wait (fx, keep);
+  submit_and_wait (fx, gone);
+  g_assert_cmpuint (mg_queue_count (fx->queue), ==, 2);
+
+  mg_queue_remove (fx->queue, gone, fx->context, on_done_cb, &w);
+  wait_for (fx->context, &w);
+  g_assert_no_error (w.error);
+  g_assert_cmpuint (mg_queue_count (fx->queue), ==, 1);
+
+  fixture_reopen (fx);
+  g_assert_cmpuint (mg_queue_count (fx->queue), ==, 1);
+  all = mg_queue_load_all (fx->queue, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, 1);
+  g_assert_cmpstr (((MgQueueMessage *) all->pdata[0])->id, ==, keep->id);
+  g_assert_null (find_message (all, gone->id));
+  no_body = mg_queue_read_body (fx->queue, gone->id, &error);
+  g_assert_null (no_body);
+  g_assert_error (error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_NOT_FOUND);
+}
+
+/* R-1.5: ids are unique, increasing, and never reused across restarts,
+ * even for ids handed out but never stored. */
+static void
+test_ids_unique (Fixture       *fx,
+                 gconstpointer  data)
+{
+  g_autofree char *prev = NULL;
+  g_autofree char *before_restart = NULL;
+  g_autofree char *after_restart = NULL;
+  g_autoptr(GBytes) body = make_body (10, 1);
+  g_autoptr(MgQueueMessage) msg = NULL;
+
+  for (guint i = 0; i < 1000; i++)
+    {
+      g_autofree char *id = mg_queue_new_id (fx->queue);
+
+      g_assert_cmpuint (strlen (id), ==, 11);
+      g_assert_true (id[0] == 'B');
+      if (prev != NULL)
+        g_assert_cmpstr (prev, <, id);
+      g_free (prev);
+      prev = g_steal_pointer (&id);
+    }
+
+  msg = make_message (fx->queue, "", body);
+  submit_and_wait (fx, msg);
+  before_restart = mg_queue_new_id (fx->queue);   /* handed out, never stored */
+
+  fixture_reopen (fx);
+  after_restart = mg_queue_new_id (fx->queue);
+  g_assert_cmpstr (before_restart, <, after_restart);
+  g_assert_cmpstr (msg->id, <, after_restart);
+}
+
+typedef struct
+{
+  MgQueue *queue;
+  guint    n_messages;
+  guint    n_failed;
+  GPtrArray *ids;   /* char* */
+} SubmitJob;
+
+static void
+on_counted_done_cb (MgQueue        *queue,
+                    MgQueueMessage *msg,
+                    const GError   *error,
+                    gpointer        user_data)
+{
+  guint *n_pending = user_data;
+
+  g_assert_no_error (error);
+  (*n_pending)--;
+}
+
+/* Each thread plays a few pipelining sessions: a window of 4 messages in
+ * flight, refilled as each one is acknowledged. */
+static gpointer
+submit_thread (gpointer user_data)
+{
+  SubmitJob *job = user_data;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GBytes) body = make_body (2000, g_random_int ());
+  guint n_pending = 0;
+  guint n_sent = 0;
+
+  g_main_context_push_thread_default (context);
+  while (n_sent < job->n_messages || n_pending > 0)
+    {
+      while (n_sent < job->n_messages && n_pending < 4)
+        {
+          g_autoptr(MgQueueMessage) msg = make_message (job->queue, "load@example.com", body);
+
+          g_ptr_array_add (job->ids, g_strdup (msg->id));
+          n_pending++;
+          n_sent++;
+          mg_queue_submit (job->queue, msg, context, on_counted_done_cb, &n_pending);
+        }
+      g_main_context_iteration (context, TRUE);
+    }
+  g_main_context_pop_thread_default (context);
+  return NULL;
+}
+
+/* DESIGN.md group commit: many concurrent submitters share syncs. */
+static void
+test_group_commit (Fixture       *fx,
+                   gconstpointer  data)
+{
+  enum { N_THREADS = 8, N_PER_THREAD = 200 };
+  SubmitJob jobs[N_THREADS];
+  GThread *threads[N_THREADS];
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GError) error = NULL;
+  guint64 commits_before = mg_queue_get_n_commits (fx->queue);
+  guint64 commits;
+
+  for (guint i = 0; i < N_THREADS; i++)
+    {
+      jobs[i] = (SubmitJob) { fx->queue, N_PER_THREAD, 0,
+                              g_ptr_array_new_with_free_func (g_free) };
+      threads[i] = g_thread_new ("submitter", submit_thread, &jobs[i]);
+    }
+  for (guint i = 0; i < N_THREADS; i++)
+    g_thread_join (threads[i]);
+
+  commits = mg_queue_get_n_commits (fx->queue) - commits_before;
+  g_test_message ("%u messages in %" G_GUINT64_FORMAT " commits (%.1f messages per sync)",
+                  N_THREADS * N_PER_THREAD, commits,
+                  (double) (N_THREADS * N_PER_THREAD) / (double) MAX (commits, 1));
+  g_assert_cmpuint (mg_queue_count (fx->queue), ==, N_THREADS * N_PER_THREAD);
+  g_assert_cmpuint (commits, <, N_THREADS * N_PER_THREAD);
+  g_assert_cmpuint (commits, >, 0);
+
+  all = mg_queue_load_all (fx->queue, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, N_THREADS * N_PER_THREAD);
+  for (guint i = 0; i < all->len; i++)
+    g_assert_true (g_hash_table_add (seen, ((MgQueueMessage *) all->pdata[i])->id));
+  for (guint i = 0; i < N_THREADS; i++)
+    {
+      for (guint j = 0; j < jobs[i].ids->len; j++)
+        g_assert_true (g_hash_table_contains (seen, jobs[i].ids->pdata[j]));
+      g_ptr_array_unref (jobs[i].ids);
+    }
+}
+
+/* A full disk is a storage error for that message (451 4.3.0), never a
+ * crash, and does not take the other messages of the batch with it. */
+static void
+test_disk_full (Fixture       *fx,
+                gconstpointer  data)
+{
+  g_autoptr(GBytes) small_body = make_body (200, 5);
+  g_autoptr(GBytes) big_body = make_body (1024 * 1024, 6);
+  g_autoptr(MgQueueMessage) before = make_message (fx->queue, "", small_body);
+  g_autoptr(MgQueueMessage) big = make_message (fx->queue, "", big_body);
+  g_autoptr(MgQueueMessage) small = make_message (fx->queue, "", small_body);
+  g_autoptr(MgQueueMessage) after = make_message (fx->queue, "", small_body);
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(GError) error = NULL;
+  Waiter w_big = { .expected_context = fx->context };
+  Waiter w_small = { .expected_context = fx->context };
+
+  submit_and_wait (fx, before);
+  mg_queue_set_max_pages_for_test (fx->queue, 16);
+
+  /* queued back to back: usually one batch, replayed op by op */
+  mg_queue_submit (fx->queue, big, fx->context, on_done_cb, &w_big);
+  mg_queue_submit (fx->queue, small, fx->context, on_done_cb, &w_small);
+  wait_for (fx->context, &w_big);
+  wait_for (fx->context, &w_small);
+  g_assert_error (w_big.error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_STORAGE);
+  g_test_message ("disk full: %s", w_big.error->message);
+  g_assert_nonnull (strstr (w_big.error->message, "full"));
+  g_clear_error (&w_big.error);
+  g_assert_no_error (w_small.error);
+
+  submit_and_wait (fx, after);
+  g_assert_cmpuint (mg_queue_count (fx->queue), ==, 3);
+
+  mg_queue_set_max_pages_for_test (fx->queue, 0);
+  fixture_reopen (fx);
+  all = mg_queue_load_all (fx->queue, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, 3);
+  g_assert_null (find_message (all, big->id));
+  g_assert_nonnull (find_message (all, small->id));
+  g_assert_nonnull (find_message (all, after->id));
+}
+
+/* ---- crash safety ---------------------------------------------------- */
+
+typedef struct
+{
+  MgQueue *queue;
+  GMutex  *out_lock;
+  guint32  seed;
+} CrashJob;
+
+static void
+on_crash_done_cb (MgQueue        *queue,
+                  MgQueueMessage *msg,
+                  const GError   *error,
+                  gpointer        user_data)
+{
+  gboolean *done = user_data;
+
+  if (error != NULL)
+    _exit (3);
+  *done = TRUE;
+}
+
+static gpointer
+crash_submit_thread (gpointer user_data)
+{
+  CrashJob *job = user_data;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GRand) rand = g_rand_new_with_seed (job->seed);
+
+  g_main_context_push_thread_default (context);
+  for (guint n = 0; ; n++)
+    {
+      g_autoptr(GBytes) body = make_body (g_rand_int_range (rand, 1, 64 * 1024), g_rand_int (rand));
+      g_autofree char *sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, body);
+      g_autofree char *sender = g_strdup_printf ("%s@crash.test", sum);
+      g_autoptr(MgQueueMessage) msg = make_message (job->queue, sender, body);
+      g_autofree char *line = NULL;
+      gboolean done = FALSE;
+
+      mg_queue_submit (job->queue, msg, context, on_crash_done_cb, &done);
+      while (!done)
+        g_main_context_iteration (context, TRUE);
+
+      /* acknowledged: this is the child's "250" */
+      line = g_strdup_printf ("%s\n", msg->id);
+      g_mutex_lock (job->out_lock);
+      if (write (STDOUT_FILENO, line, strlen (line)) != (ssize_t) strlen (line))
+        _exit (4);
+      g_mutex_unlock (job->out_lock);
+    }
+  return NULL;
+}
+
+static int
+run_crash_child (const char *dir)
+{
+  g_autoptr(GError) error = NULL;
+  MgQueue *queue = mg_queue_open (dir, &error);
+  GMutex out_lock;
+  CrashJob jobs[4];
+
+  if (queue == NULL)
+    return 2;
+  g_mutex_init (&out_lock);
+  for (guint i = 0; i < G_N_ELEMENTS (jobs); i++)
+    {
+      jobs[i] = (CrashJob) { queue, &out_lock, i + 1 };
+      g_thread_unref (g_thread_new ("crash-submitter", crash_submit_thread, &jobs[i]));
+    }
+  for (;;)
+    g_usleep (G_USEC_PER_SEC);   /* until SIGKILL */
+  return 0;
+}
+
+/* kill -9 at any instant loses no acknowledged message. */
+static void
+test_crash_keeps_acked (Fixture       *fx,
+                        gconstpointer  data)
+{
+  const char *argv[] = { "/proc/self/exe", "--crash-child", fx->dir, NULL };
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) all = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  GPid pid;
+  int out_fd;
+  int status;
+  guint n_acked = 0;
+  gboolean killed = FALSE;
+
+  g_clear_pointer (&fx->queue, mg_queue_close);
+  argv[0] = exe;
+  g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                            NULL, NULL, &pid, NULL, &out_fd, NULL, &error);
+  g_assert_no_error (error);
+
+  for (;;)
+    {
+      char buf[4096];
+      ssize_t n = read (out_fd, buf, sizeof buf);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      g_string_append_len (out, buf, n);
+      for (ssize_t i = 0; i < n; i++)
+        n_acked += buf[i] == '\n';
+      if (!killed && n_acked >= 200)
+        {
+          kill (pid, SIGKILL);   /* mid-stream: commits are in flight */
+          killed = TRUE;
+        }
+    }
+  close (out_fd);
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_spawn_close_pid (pid);
+  g_assert_true (killed);
+  g_assert_true (WIFSIGNALED (status));
+  g_assert_cmpint (WTERMSIG (status), ==, SIGKILL);
+
+  fixture_reopen (fx);
+  all = mg_queue_load_all (fx->queue, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (mg_queue_count (fx->queue), ==, all->len);
+  g_test_message ("%u acknowledged, %u stored after kill -9", n_acked, all->len);
+  g_assert_cmpuint (all->len, >=, n_acked);
+
+  g_assert_true (g_str_has_suffix (out->str, "\n"));
+  lines = g_strsplit (out->str, "\n", -1);
+  for (guint i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++)
+    {
+      MgQueueMessage *msg = find_message (all, lines[i]);
+      g_autoptr(GBytes) body = NULL;
+      g_autofree char *sum = NULL;
+      g_autofree char *sender = NULL;
+
+      if (msg == NULL)
+        g_error ("acknowledged message %s lost after kill -9", lines[i]);
+      body = mg_queue_read_body (fx->queue, msg->id, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (g_bytes_get_size (body), ==, msg->body_size);
+      sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, body);
+      sender = g_strdup_printf ("%s@crash.test", sum);
+      g_assert_cmpstr (msg->sender, ==, sender);
+      g_assert_cmpuint (msg->rcpts->len, ==, 2);
+    }
+
+  /* the reopened queue is fully usable */
+  {
+    g_autoptr(GBytes) body = make_body (100, 42);
+    g_autoptr(MgQueueMessage) msg = make_message (fx->queue, "", body);
+
+    g_assert_null (find_message (all, msg->id));
+    submit_and_wait (fx, msg);
+  }
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  if (argc == 3 && g_str_equal (argv[1], "--crash-child"))
+    return run_crash_child (argv[2]);
+
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/queue/submit/done-after-commit", test_submit_done_after_commit);
+  ADD ("/queue/body/round-trip", test_body_round_trip);
+  ADD ("/queue/load-all/after-reopen", test_load_all_after_reopen);
+  ADD ("/queue/update/persists", test_update_persists);
+  ADD ("/queue/update/missing", test_update_missing);
+  ADD ("/queue/remove/deletes", test_remove_deletes);
+  ADD ("/queue/id/unique-not-reused", test_ids_unique);
+  ADD ("/queue/group-commit/concurrent", test_group_commit);
+  ADD ("/queue/storage/disk-full", test_disk_full);
+  ADD ("/queue/crash/kill-9-keeps-acked", test_crash_keeps_acked);
+#undef ADD
+
+  return g_test_run ();
+}
