@@ -8,8 +8,10 @@
  * message (mg_route_lookup), groups them by next-hop key and builds Jobs:
  * one next hop + up to delivery.max_messages_per_connection messages, at
  * most delivery.max_per_destination jobs per key and delivery.workers jobs
- * in all (R-3.6).  Jobs run in a GThreadPool and speak SMTP with blocking
- * I/O bounded by delivery.connect_timeout / delivery.timeout, driving the
+ * in all (R-3.6); another connection to a busy hop is opened only per
+ * MESSAGES_PER_NEW_CONNECTION waiting messages (slow start), so a trickle
+ * of mail shares one connection.  Jobs run in a GThreadPool and speak SMTP
+ * with blocking I/O bounded by delivery.connect_timeout / delivery.timeout, driving the
  * pure MgSmtpClient; Maildir hops write files (mg-maildir.c).
  *
  * Connection reuse (R-3.6): a job sends all its messages over one

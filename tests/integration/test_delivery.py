@@ -127,6 +127,20 @@ class Delivery(GatewayTestCase):
                            "(550 5.1.1 no such user here)" % (queue_id, self.hop.port)
                    in self.gw.log(), what="bounce log line")
 
+    def test_clean_stop_with_cached_connection(self):
+        """The daemon stops cleanly with an idle cached connection, and a
+        delivered message is not sent again after the restart (R-3.8)."""
+        client = self.gw.smtp()
+        send(client, ["user1@corp.example"])
+        client.quit()
+        self.hop.wait_for(1)
+        wait_until(lambda: self.queue_size() == 0, what="empty queue")
+        self.assertEqual(self.gw.stop(), 0)
+        self.gw.restart()
+        time.sleep(1.5)
+        self.assertEqual(self.queue_size(), 0)
+        self.assertEqual(len(self.hop.messages), 1)
+
     def test_one_of_three_refused(self):
         """R-3.7, R-3.8: 3 recipients, 1 gets 550: the other 2 are delivered
         exactly once and the message leaves the queue."""
@@ -184,6 +198,22 @@ class NextHopDown(GatewayTestCase):
         wait_until(lambda: self.gw.status()["queue"] == 0, what="empty queue")
         self.assertIn("%s: to=<user1@corp.example> relay=127.0.0.1:%d status=deferred"
                       % (queue_id, self.port), self.gw.log())
+
+    def test_queued_message_survives_restart(self):
+        """R-3.8: stop with a deferred message queued (clean exit), start
+        again: the message is still there and goes out once the hop is up."""
+        client = self.gw.smtp()
+        queue_id = send(client, ["user1@corp.example"])
+        client.quit()
+        wait_until(lambda: self.gw.status()["deferred"] >= 1, what="a deferred attempt")
+        self.assertEqual(self.gw.stop(), 0)
+        self.hop.start()
+        self.gw.restart()
+        (mail_from, rcpts, content), = self.hop.wait_for(1, timeout=30)
+        self.assertIn(queue_id.encode(), content)
+        wait_until(lambda: self.gw.status()["queue"] == 0, what="empty queue")
+        time.sleep(1.5)
+        self.assertEqual(len(self.hop.messages), 1)
 
     def test_gives_up_after_no_response_limit(self):
         self.gw.ctl("config", "set", "delivery.give_up_no_response", "1")

@@ -246,7 +246,7 @@ class GatewayBasics(GatewayTestCase):
         code, text = send(client, SENDER, ["user1@corp.example"], BODY)
         self.assertEqual(code, 250)
         queue_id = re.search(rb"(B\d{10})", text).group(1).decode()
-        trace.wait_for("RECV <- [MAIL FROM:<alice@example.org>]")
+        trace.wait_for("RECV <- [mail FROM:<alice@example.org>]")  # smtplib writes verbs in lower case
         trace.wait_for("SEND -> [250 2.0.0 Ok: queued as %s]" % queue_id)
         trace.wait_for("user1@corp.example")
         trace.wait_for("route corp.example -> 127.0.0.1:%d" % self.hop.port)
@@ -479,11 +479,11 @@ class DebugMode(GatewayTestCase):
         client = gw.smtp()
         client.ehlo("debug.example")
         client.quit()
-        wait_until(lambda: "RECV <- [EHLO debug.example]" in gw.log(), what="trace in the log")
+        wait_until(lambda: "RECV <- [ehlo debug.example]" in gw.log(), what="trace in the log")
         log = gw.log()
         self.assertIn("---- settings ----", log)
         self.assertIn("receiver.max_received_headers", log)
-        self.assertLess(log.index("---- settings ----"), log.index("RECV <- [EHLO debug.example]"))
+        self.assertLess(log.index("---- settings ----"), log.index("RECV <- [ehlo debug.example]"))
 
 
 if __name__ == "__main__":
