@@ -498,7 +498,7 @@ cmd_domain_list (Ctl   *ctl,
       if (!ctl->json)
         {
           if (shared_box)
-            printf (_("%s (shared mailbox)\n"), name);
+            printf (_("%s (shared box)\n"), name);
           else
             printf ("%s\n", name);
           continue;
@@ -1370,7 +1370,7 @@ main (int    argc,
   Ctl ctl = { 0 };
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bindtextdomain (GETTEXT_PACKAGE, g_getenv ("MAILGATE_LOCALEDIR") != NULL ? g_getenv ("MAILGATE_LOCALEDIR") : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   signal (SIGPIPE, SIG_IGN);

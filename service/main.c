@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <unistd.h>
 #include <glib-unix.h>
+#include <glib/gi18n.h>
 
 #include "mg-control-client.h"
 #include "mg-daemon.h"
@@ -57,17 +58,17 @@ main (int    argc,
   gboolean no_autostart = FALSE;
   const GOptionEntry entries[] = {
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
-      "Folder for config.db, the queue and mailboxes (default: /var/lib/mailgate as root, "
-      "$XDG_DATA_HOME/mailgate otherwise)", "DIR" },
+      N_("Folder for config.db, the queue and mailboxes (default: /var/lib/mailgate as root, "
+      "$XDG_DATA_HOME/mailgate otherwise)"), N_("DIR") },
     { "socket", 0, 0, G_OPTION_ARG_FILENAME, &socket_path,
-      "Control socket (default: /run/mailgate/control as root, $XDG_RUNTIME_DIR/mailgate/control otherwise)", "PATH" },
+      N_("Control socket (default: /run/mailgate/control as root, $XDG_RUNTIME_DIR/mailgate/control otherwise)"), N_("PATH") },
     { "profile", 0, 0, G_OPTION_ARG_STRING, &profile,
-      "Defaults for a new configuration: user (ports 2525 and 20025 on loopback) or system (25 and 20025)", "user|system" },
+      N_("Defaults for a new configuration: user (ports 2525 and 20025 on loopback) or system (25 and 20025)"), N_("user|system") },
     { "debug", 0, 0, G_OPTION_ARG_NONE, &debug,
-      "Print the effective configuration, then the live trace of every session", NULL },
+      N_("Print the effective configuration, then the live trace of every session"), NULL },
     { "no-autostart", 0, 0, G_OPTION_ARG_NONE, &no_autostart,
-      "Start neither the receiver nor delivery, whatever the settings say (start them with mailgatectl)", NULL },
-    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+      N_("Start neither the receiver nor delivery, whatever the settings say (start them with mailgatectl)"), NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context = NULL;
@@ -78,9 +79,12 @@ main (int    argc,
   guint trace_id = 0;
 
   setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, g_getenv ("MAILGATE_LOCALEDIR") != NULL ? g_getenv ("MAILGATE_LOCALEDIR") : LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
 
-  context = g_option_context_new ("- the mailgate SMTP gateway daemon");
-  g_option_context_add_main_entries (context, entries, NULL);
+  context = g_option_context_new (_("- the mailgate SMTP gateway daemon"));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       g_printerr ("mailgated: %s\n", error->message);
@@ -100,7 +104,7 @@ main (int    argc,
     profile = g_strdup (geteuid () == 0 ? "system" : "user");
   if (g_strcmp0 (profile, "user") != 0 && g_strcmp0 (profile, "system") != 0)
     {
-      g_printerr ("mailgated: --profile must be \"user\" or \"system\"\n");
+      g_printerr (_("mailgated: --profile must be “user” or “system”\n"));
       return 2;
     }
 

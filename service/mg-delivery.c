@@ -10,9 +10,10 @@
  * most delivery.max_per_destination jobs per key and delivery.workers jobs
  * in all (R-3.6); another connection to a busy hop is opened only per
  * MESSAGES_PER_NEW_CONNECTION waiting messages (slow start), so a trickle
- * of mail shares one connection.  Jobs run in a GThreadPool and speak SMTP
- * with blocking I/O bounded by delivery.connect_timeout / delivery.timeout, driving the
- * pure MgSmtpClient; Maildir hops write files (mg-maildir.c).
+ * of mail shares one connection.  Jobs run in a GThreadPool and speak
+ * SMTP with blocking I/O bounded by delivery.connect_timeout /
+ * delivery.timeout, driving the pure MgSmtpClient; Maildir hops write
+ * files (mg-maildir.c).
  *
  * Connection reuse (R-3.6): a job sends all its messages over one
  * connection; afterwards the connection (EHLO done, idle) goes into a small

@@ -1,0 +1,152 @@
+/* test-trace.c - the trace bus (R-4.1, R-4.2)
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The mailgate authors
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "mg-trace.h"
+
+static guint side_effects;
+
+static const char *
+count_side_effect (void)
+{
+  side_effects++;
+  return "x";
+}
+
+static void
+collect_line (const char *line,
+              gpointer    user_data)
+{
+  g_ptr_array_add (user_data, g_strdup (line));
+}
+
+/* The part of a line after the "HH:MM:SS.mmm " time stamp. */
+static const char *
+body_of (const char *line)
+{
+  g_assert_cmpuint (strlen (line), >, 13);
+  g_assert_cmpint (line[2], ==, ':');
+  g_assert_cmpint (line[12], ==, ' ');
+  return line + 13;
+}
+
+static void
+drain (GMainContext *context)
+{
+  while (g_main_context_iteration (context, FALSE))
+    ;
+}
+
+/* Nobody listens: MG_TRACE evaluates nothing (DESIGN.md: free when unwatched). */
+static void
+test_inactive_costs_nothing (void)
+{
+  side_effects = 0;
+  g_assert_false (mg_trace_active ());
+  MG_TRACE ("S00000001", "%s", count_side_effect ());
+  g_assert_cmpuint (side_effects, ==, 0);
+}
+
+typedef struct
+{
+  guint from;
+} EmitData;
+
+static gpointer
+emit_from_thread (gpointer user_data)
+{
+  EmitData *data = user_data;
+
+  for (guint i = 0; i < 100; i++)
+    MG_TRACE ("S00000002", "line %u", data->from + i);
+  return NULL;
+}
+
+/* Lines from another thread arrive in the subscriber's context, in order. */
+static void
+test_subscriber_context (void)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  EmitData data = { 1000 };
+  GThread *thread;
+  guint id;
+
+  id = mg_trace_subscribe (collect_line, lines, context);
+  g_assert_true (mg_trace_active ());
+
+  thread = g_thread_new ("emitter", emit_from_thread, &data);
+  g_thread_join (thread);
+  g_assert_cmpuint (lines->len, ==, 0);   /* not before the context runs */
+
+  drain (context);
+  g_assert_cmpuint (lines->len, ==, 100);
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("[S00000002] line %u", 1000 + i);
+      g_assert_cmpstr (body_of (g_ptr_array_index (lines, i)), ==, expected);
+    }
+
+  mg_trace_unsubscribe (id);
+  g_assert_false (mg_trace_active ());
+  MG_TRACE ("S00000002", "after");
+  drain (context);
+  g_assert_cmpuint (lines->len, ==, 100);
+}
+
+/* One trace line per protocol line; control bytes never reach the trace raw. */
+static void
+test_protocol_lines (void)
+{
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  const char replies[] = "250-mx.example Hello\r\n250 PIPELINING\r\n";
+  const char hostile[] = "MAIL FROM:<a\0b>\rx";
+  guint id = mg_trace_subscribe (collect_line, lines, NULL);
+
+  mg_trace_protocol ("S00000003", "SEND ->", replies, strlen (replies));
+  mg_trace_protocol ("S00000003", "RECV <-", hostile, sizeof hostile - 1);
+  mg_trace_unsubscribe (id);
+
+  g_assert_cmpuint (lines->len, ==, 3);
+  g_assert_cmpstr (body_of (lines->pdata[0]), ==, "[S00000003] SEND -> [250-mx.example Hello]");
+  g_assert_cmpstr (body_of (lines->pdata[1]), ==, "[S00000003] SEND -> [250 PIPELINING]");
+  g_assert_cmpstr (body_of (lines->pdata[2]), ==, "[S00000003] RECV <- [MAIL FROM:<a\\x00b>\\x0Dx]");
+}
+
+/* A subscriber that never runs its context costs bounded memory: lines past
+ * the limit are dropped and counted. */
+static void
+test_slow_subscriber_bounded (void)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  guint id = mg_trace_subscribe (collect_line, lines, context);
+
+  for (guint i = 0; i < 25000; i++)
+    MG_TRACE ("S00000004", "line %u", i);
+  drain (context);
+  mg_trace_unsubscribe (id);
+
+  g_assert_cmpuint (lines->len, ==, 20001);
+  g_assert_nonnull (strstr (lines->pdata[0], "5000 lines dropped"));
+  g_assert_cmpstr (body_of (lines->pdata[1]), ==, "[S00000004] line 0");
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/trace/inactive-costs-nothing", test_inactive_costs_nothing);
+  g_test_add_func ("/trace/subscriber-context", test_subscriber_context);
+  g_test_add_func ("/trace/protocol-lines", test_protocol_lines);
+  g_test_add_func ("/trace/slow-subscriber-bounded", test_slow_subscriber_bounded);
+
+  return g_test_run ();
+}
