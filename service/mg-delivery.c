@@ -39,6 +39,8 @@
 #include "config.h"
 
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include "mg-delivery.h"
 #include "mg-maildir.h"
@@ -439,6 +441,10 @@ connect_addresses (Job     *job,
       connection = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (address), NULL, error);
       if (connection != NULL)
         {
+          /* Each command group and each body is written whole; Nagle would
+           * only hold the next group back for the peer's delayed ACK. */
+          g_socket_set_option (g_socket_connection_get_socket (connection),
+                               IPPROTO_TCP, TCP_NODELAY, 1, NULL);
           *peer_out = host_port_label (ip, job->port);
           return connection;
         }

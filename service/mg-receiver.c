@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "mg-receiver.h"
@@ -875,6 +876,8 @@ accept_one (MgReceiver *self,
     conn->local_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
 
   g_socket_set_blocking (client_socket, FALSE);
+  /* Replies are written once per batch of input; never hold them back. */
+  g_socket_set_option (client_socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   self->conns = g_list_prepend (self->conns, conn);   /* the list's reference */
   conn->link = self->conns;
   g_atomic_int_inc (&self->n_sessions);
