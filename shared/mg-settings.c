@@ -78,18 +78,6 @@ static const MgSettingInfo settings[] = {
     N_("Seconds to wait for a reply from the next hop") },
   { "delivery.helo_name", MG_SETTING_HOST, "", 0, 0,
     N_("Name sent in EHLO to the next hop (empty: the receiver host name)") },
-
-  /* Keys named in DESIGN.md for outside checks (R-2.5, TLS, DNS) */
-  { "auth.methods", MG_SETTING_STRING, "", 0, 256,
-    N_("SMTP AUTH mechanisms offered, comma separated (PLAIN, LOGIN, CRAM-MD5; empty: none)") },
-  { "auth.require_tls", MG_SETTING_BOOL, "true", 0, 0,
-    N_("Offer AUTH PLAIN and LOGIN only after STARTTLS") },
-  { "tls.cert", MG_SETTING_STRING, "", 0, MAX_PATH_LENGTH,
-    N_("TLS certificate file, PEM (empty: no STARTTLS)") },
-  { "tls.key", MG_SETTING_STRING, "", 0, MAX_PATH_LENGTH,
-    N_("TLS private key file, PEM") },
-  { "dns.forwarder", MG_SETTING_STRING, "", 0, 256,
-    N_("DNS server to ask, IP[@port] (empty: the system resolver)") },
 };
 
 const MgSettingInfo *
@@ -204,57 +192,6 @@ has_control_chars (const char *value)
   return FALSE;
 }
 
-/* auth.methods: a comma separated subset, normalised upper case, no
- * duplicates, in the order given. */
-static char *
-normalise_auth_methods (const char *value)
-{
-  static const char * const known[] = { "PLAIN", "LOGIN", "CRAM-MD5" };
-  g_auto(GStrv) parts = NULL;
-  g_autoptr(GPtrArray) words = g_ptr_array_new_with_free_func (g_free);
-
-  if (*value == '\0')
-    return g_strdup ("");   /* none */
-
-  parts = g_strsplit (value, ",", -1);
-  for (guint i = 0; parts[i] != NULL; i++)
-    {
-      g_autofree char *word = g_ascii_strup (g_strstrip (parts[i]), -1);
-      gboolean ok = FALSE;
-
-      for (gsize k = 0; k < G_N_ELEMENTS (known); k++)
-        ok = ok || g_str_equal (word, known[k]);
-      if (!ok)
-        return NULL;
-      if (!g_ptr_array_find_with_equal_func (words, word, g_str_equal, NULL))
-        g_ptr_array_add (words, g_steal_pointer (&word));
-    }
-  g_ptr_array_add (words, NULL);
-  return g_strjoinv (",", (char **) words->pdata);
-}
-
-/* dns.forwarder: "" or IP[@port] */
-static gboolean
-forwarder_is_valid (const char *value)
-{
-  g_auto(GStrv) parts = g_strsplit (value, "@", 2);
-  g_autoptr(GInetAddress) address = NULL;
-
-  if (*value == '\0')
-    return TRUE;
-  address = g_inet_address_new_from_string (parts[0]);
-  if (address == NULL)
-    return FALSE;
-  if (parts[1] != NULL)
-    {
-      guint64 port;
-
-      if (!g_ascii_string_to_unsigned (parts[1], 10, 1, 65535, &port, NULL))
-        return FALSE;
-    }
-  return TRUE;
-}
-
 /* Checks a few string settings need beyond their length. */
 static char *
 normalise_string_extra (const MgSettingInfo *info,
@@ -269,10 +206,6 @@ normalise_string_extra (const MgSettingInfo *info,
       if (strstr (value, "%USERNAME%") != NULL)
         result = g_strdup (value);
     }
-  else if (g_str_equal (info->key, "auth.methods"))
-    result = normalise_auth_methods (value);
-  else if (g_str_equal (info->key, "dns.forwarder"))
-    result = forwarder_is_valid (value) ? g_strdup (value) : NULL;
   else
     result = g_strdup (value);
 
