@@ -21,6 +21,7 @@
 #include "mg-control-server.h"
 #include "mg-daemon.h"
 #include "mg-error.h"
+#include "mg-log.h"
 #include "mg-problem.h"
 #include "mg-receiver.h"
 #include "mg-trace.h"
@@ -438,6 +439,10 @@ mg_daemon_new (const MgDaemonOptions  *options,
       return NULL;
     }
 
+  /* 10 MiB per log file, 5 rotated files kept */
+  if (!mg_log_open (self->state_dir, 10 * 1024 * 1024, 5, error))
+    return NULL;
+
   db_path = g_build_filename (self->state_dir, "config.db", NULL);
   self->store = mg_config_store_open (db_path, options->profile, error);
   if (self->store == NULL)
@@ -493,6 +498,7 @@ mg_daemon_free (MgDaemon *self)
   g_clear_pointer (&self->config, mg_config_unref);
   g_clear_pointer (&self->store, mg_config_store_free);
   g_clear_pointer (&self->context, g_main_context_unref);
+  mg_log_close ();
   g_free (self->socket_path);
   g_free (self->state_dir);
   g_free (self);

@@ -107,7 +107,7 @@ typedef struct
 static GPrivate thread_read_conns = G_PRIVATE_INIT ((GDestroyNotify) g_hash_table_unref);
 static atomic_uint next_serial = 1;
 
-static void mg_queue_unref (MgQueue *queue);
+static void queue_unref (MgQueue *queue);
 
 /* ---- messages ------------------------------------------------------ */
 
@@ -616,7 +616,7 @@ queue_op_free (QueueOp *op)
   g_clear_pointer (&op->snap, mg_queue_message_unref);
   g_clear_pointer (&op->context, g_main_context_unref);
   g_clear_error (&op->error);
-  g_clear_pointer (&op->queue, mg_queue_unref);
+  g_clear_pointer (&op->queue, queue_unref);
   g_free (op);
 }
 
@@ -948,7 +948,7 @@ committer_thread (gpointer user_data)
 /* ---- public API --------------------------------------------------------- */
 
 static void
-mg_queue_free (MgQueue *queue)
+queue_free (MgQueue *queue)
 {
   g_clear_pointer (&queue->ops, g_async_queue_unref);
   g_clear_pointer (&queue->read_conns, g_ptr_array_unref);
@@ -959,17 +959,17 @@ mg_queue_free (MgQueue *queue)
 }
 
 static MgQueue *
-mg_queue_ref (MgQueue *queue)
+queue_ref (MgQueue *queue)
 {
   g_atomic_int_inc (&queue->ref_count);
   return queue;
 }
 
 static void
-mg_queue_unref (MgQueue *queue)
+queue_unref (MgQueue *queue)
 {
   if (g_atomic_int_dec_and_test (&queue->ref_count))
-    mg_queue_free (queue);
+    queue_free (queue);
 }
 
 MgQueue *
@@ -1025,7 +1025,7 @@ mg_queue_open (const char  *dir,
 fail:
   g_prefix_error (error, "%s: ", queue->path);
   close_write_connection (queue);
-  mg_queue_unref (queue);
+  queue_unref (queue);
   return NULL;
 }
 
@@ -1038,7 +1038,7 @@ mg_queue_close (MgQueue *queue)
 
   stop = g_new0 (QueueOp, 1);
   stop->kind = OP_STOP;
-  stop->queue = mg_queue_ref (queue);
+  stop->queue = queue_ref (queue);
 
   g_mutex_lock (&queue->push_lock);
   queue->closed = TRUE;
@@ -1049,7 +1049,7 @@ mg_queue_close (MgQueue *queue)
   g_thread_join (g_steal_pointer (&queue->thread));
   close_write_connection (queue);
   close_read_conns (queue);
-  mg_queue_unref (queue);
+  queue_unref (queue);
 }
 
 char *
@@ -1075,7 +1075,7 @@ push_op (MgQueue         *queue,
   gboolean closed;
 
   op->kind = kind;
-  op->queue = mg_queue_ref (queue);
+  op->queue = queue_ref (queue);
   op->msg = mg_queue_message_ref (msg);
   op->snap = message_snapshot (msg, kind == OP_SUBMIT);
   op->context = context != NULL ? g_main_context_ref (context)

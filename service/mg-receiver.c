@@ -27,6 +27,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "mg-log.h"
 #include "mg-receiver.h"
 #include "mg-smtp-session.h"
 #include "mg-trace.h"
@@ -538,12 +539,23 @@ on_commit_done_cb (MgQueue        *queue,
       MG_TRACE (msg->id, "queued: from=<%s> %u recipient(s), %" G_GSIZE_FORMAT " bytes, client %s",
                 msg->sender, msg->rcpts->len, msg->body_size,
                 msg->client_address != NULL ? msg->client_address : "?");
+      if (msg->body_size > 0)
+        {
+          g_autofree char *size = g_strdup_printf ("%" G_GSIZE_FORMAT, msg->body_size);
+          g_autofree char *n = g_strdup_printf ("%u", msg->rcpts->len);
+
+          mg_log_event (MG_LOG_RECEIVE, msg->id, "client", msg->client_address,
+                        "helo", msg->helo, "from", msg->sender, "rcpts", n,
+                        "size", size, "status", "queued", NULL);
+        }
       /* Durable now: hand it to delivery even if the client has gone. */
       if (self->queued != NULL)
         self->queued (msg, self->queued_data);
     }
   else
     {
+      mg_log_event (MG_LOG_RECEIVE, msg->id, "client", msg->client_address,
+                    "from", msg->sender, "status", "tempfail", "reason", error->message, NULL);
       g_warning ("%s: could not queue message: %s", msg->id, error->message);
     }
 
@@ -833,6 +845,28 @@ conn_start_resolve (Conn *conn)
 }
 
 static void
+log_accept (GSocketAddress *remote,
+            GSocketAddress *local,
+            const char     *status,
+            const char     *detail)
+{
+  g_autofree char *client = NULL;
+  g_autofree char *port = NULL;
+  g_autofree char *local_port = NULL;
+
+  if (remote != NULL && G_IS_INET_SOCKET_ADDRESS (remote))
+    {
+      client = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+      port = g_strdup_printf ("%u", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (remote)));
+    }
+  if (local != NULL && G_IS_INET_SOCKET_ADDRESS (local))
+    local_port = g_strdup_printf ("%u", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)));
+
+  mg_log_event (MG_LOG_ACCEPT, NULL, "client", client, "port", port,
+                "local_port", local_port, "status", status, "session", detail, NULL);
+}
+
+static void
 accept_one (MgReceiver *self,
             GSocket    *client_socket)
 {
@@ -851,6 +885,7 @@ accept_one (MgReceiver *self,
 
       /* accept limit -> 421 and close */
       MG_TRACE ("receiver", "accept limit %" G_GINT64_FORMAT " reached: 421 to new client", limit);
+      log_accept (remote, local, "refused", "accept limit");
       send_best_effort (client_socket, text);
       g_socket_close (client_socket, NULL);
       return;
@@ -889,6 +924,8 @@ accept_one (MgReceiver *self,
       mg_trace (conn->tag, "* Client IP [%s] port %u on local port %u (%u sessions)",
                 ip, conn->client_port, conn->local_port, g_atomic_int_get (&self->n_sessions));
     }
+
+  log_accept (remote, local, "accepted", conn->tag);
 
   if (conn->client != NULL && needs_host_name (conn->config))
     conn_start_resolve (conn);
