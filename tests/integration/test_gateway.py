@@ -170,6 +170,21 @@ class GatewayBasics(GatewayTestCase):
         c = self.gw.smtp()
         self.assertEqual(c.noop()[0], 250)
 
+    def test_idle_timer_closes_with_421(self):
+        """R-1.4: a client silent past receiver.timeout gets 421 4.4.2 and is
+        disconnected; the daemon keeps serving others."""
+        self.gw.ctl("config", "set", "receiver.timeout", "1")
+        port = self.gw.port()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            f = s.makefile("rb")
+            self.assertTrue(f.readline().startswith(b"220"))
+            started = time.monotonic()
+            reply = f.readline()
+            self.assertTrue(reply.startswith(b"421 4.4.2"), reply)
+            self.assertEqual(f.readline(), b"")   # closed
+            self.assertLess(time.monotonic() - started, 8)
+        self.assertEqual(self.gw.smtp().noop()[0], 250)
+
     def test_pipelining_batch(self):
         """R-1.2: PIPELINING: all commands sent at once, replies in order."""
         port = self.gw.port()
