@@ -25,7 +25,9 @@
 #include <json-glib/json-glib.h>
 
 #include "mg-control-client.h"
+#include "mg-epost.h"
 #include "mg-error.h"
+#include "mg-lint.h"
 #include "mg-problem.h"
 
 enum
@@ -40,6 +42,7 @@ typedef enum
   FLAG_SHARED_BOX     = 1 << 0,
   FLAG_PASSWORD_STDIN = 1 << 1,
   FLAG_AT             = 1 << 2,
+  FLAG_DRY_RUN        = 1 << 3,
 } VerbFlags;
 
 typedef struct
@@ -807,6 +810,101 @@ cmd_route_add (Ctl   *ctl,
   return finish_change (ok, problems, error);
 }
 
+/* one route with its STARTTLS requirement and login user. */
+static int
+cmd_route_show (Ctl   *ctl,
+                char **args,
+                guint  n_args)
+{
+  g_autoptr(GVariant) routes = NULL;
+  g_autoptr(GVariant) security = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *wanted = g_ascii_strdown (args[0], -1);
+  const char *domain, *host = NULL, *user = "";
+  gboolean required = FALSE;
+  guint16 port = 0;
+  GVariantIter iter;
+
+  if (!mg_dbus_control1_call_list_routes_sync (ctl->proxy, &routes, NULL, &error) ||
+      !mg_dbus_control1_call_list_route_security_sync (ctl->proxy, &security, NULL, &error))
+    return fail_error (error);
+
+  g_variant_iter_init (&iter, routes);
+  while (host == NULL && g_variant_iter_next (&iter, "(&s&sq)", &domain, &host, &port))
+    if (!g_str_equal (domain, wanted))
+      host = NULL;
+  if (host == NULL)
+    return fail_problem (MG_PROBLEM_NOT_FOUND, "route.domain", args[0]);
+  g_variant_iter_init (&iter, security);
+  while (g_variant_iter_next (&iter, "(&sb&s)", &domain, &required, &user))
+    if (g_str_equal (domain, wanted))
+      break;
+
+  if (ctl->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      json_builder_begin_object (builder);
+      json_add_string (builder, "domain", wanted);
+      json_add_string (builder, "host", host);
+      json_add_int (builder, "port", port);
+      json_add_string (builder, "tls", required ? "require" : "may");
+      json_add_string (builder, "auth_user", user);
+      json_builder_end_object (builder);
+      print_json_builder (builder);
+      return EXIT_OK;
+    }
+  printf (_("Domain: %s\n"), wanted);
+  printf (strchr (host, ':') != NULL ? _("Next hop: [%s]:%u\n") : _("Next hop: %s:%u\n"),
+          host, port);
+  printf (_("STARTTLS: %s\n"), required ? _("required") : _("when offered"));
+  printf (_("Login: %s\n"), *user != '\0' ? user : _("none"));
+  return EXIT_OK;
+}
+
+static int
+cmd_route_tls (Ctl   *ctl,
+               char **args,
+               guint  n_args)
+{
+  g_autoptr(GVariant) problems = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  if (!g_str_equal (args[1], "require") && !g_str_equal (args[1], "may"))
+    return fail_problem (MG_PROBLEM_INVALID_VALUE, "route.tls", args[1]);
+  ok = mg_dbus_control1_call_set_route_tls_sync (ctl->proxy, args[0],
+                                                 g_str_equal (args[1], "require"),
+                                                 &problems, NULL, &error);
+  return finish_change (ok, problems, error);
+}
+
+/* "route auth DOMAIN USER": the password is one line on standard input;
+ * "route auth DOMAIN": no AUTH any more. */
+static int
+cmd_route_auth (Ctl   *ctl,
+                char **args,
+                guint  n_args)
+{
+  g_autoptr(GVariant) problems = NULL;
+  g_autoptr(GError) error = NULL;
+  char *password = NULL;
+  gboolean ok;
+
+  if (n_args > 1)
+    {
+      password = read_password (&error);
+      if (password == NULL)
+        return fail_error (error);
+    }
+  ok = mg_dbus_control1_call_set_route_auth_sync (ctl->proxy, args[0],
+                                                  n_args > 1 ? args[1] : "",
+                                                  password != NULL ? password : "",
+                                                  &problems, NULL, &error);
+  free_password (password);
+  return finish_change (ok, problems, error);
+}
+
 static int
 cmd_route_remove (Ctl   *ctl,
                   char **args,
@@ -1042,6 +1140,136 @@ cmd_queue_flush (Ctl   *ctl,
   return fail_error (error);
 }
 
+static int
+fail_queue_error (const GError *error,
+                  const char   *id)
+{
+  if (g_error_matches (error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_NOT_FOUND))
+    return fail (_("no message %s in the queue"), id);
+  return fail_error (error);
+}
+
+/* "2026-11-27 21:50:00" in local time */
+static char *
+format_unix_time (gint64 seconds)
+{
+  g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc (seconds);
+  g_autoptr(GDateTime) local = utc != NULL ? g_date_time_to_local (utc) : NULL;
+
+  return local != NULL ? g_date_time_format (local, "%Y-%m-%d %H:%M:%S") : g_strdup ("?");
+}
+
+static void
+print_queue_message_details (GVariant   *message,
+                             const char *headers)
+{
+  g_autofree char *size_text = NULL;
+  g_autofree char *received_text = NULL;
+  g_autofree char *next_text = NULL;
+  g_autoptr(GVariant) rcpts = NULL;
+  const char *sender = "", *address, *state, *reply;
+  guint64 size = 0;
+  gint64 received = 0, next_attempt = 0;
+  guint attempts = 0;
+  gboolean held = FALSE;
+  GVariantIter iter;
+
+  g_variant_lookup (message, "sender", "&s", &sender);
+  g_variant_lookup (message, "size", "t", &size);
+  g_variant_lookup (message, "received", "x", &received);
+  g_variant_lookup (message, "attempts", "u", &attempts);
+  g_variant_lookup (message, "next-attempt", "x", &next_attempt);
+  g_variant_lookup (message, "held", "b", &held);
+  rcpts = g_variant_lookup_value (message, "recipients", G_VARIANT_TYPE ("a(sss)"));
+
+  size_text = g_strdup_printf ("%" G_GUINT64_FORMAT, size);
+  received_text = format_unix_time (received);
+  next_text = next_attempt > 0 ? format_unix_time (next_attempt) : g_strdup ("-");
+  printf (_("Sender: <%s>\n"), sender);
+  printf (_("Size: %s bytes\n"), size_text);
+  printf (_("Received: %s\n"), received_text);
+  printf (_("Attempts: %u\n"), attempts);
+  printf (_("Next attempt: %s\n"), next_text);
+  printf (_("Held: %s\n"), held ? _("yes") : _("no"));
+  if (rcpts != NULL)
+    {
+      g_variant_iter_init (&iter, rcpts);
+      while (g_variant_iter_next (&iter, "(&s&s&s)", &address, &state, &reply))
+        printf (_("Recipient: %s (%s) %s\n"), address, state, reply);
+    }
+  printf ("\n%s", headers);
+}
+
+static int
+cmd_queue_show (Ctl   *ctl,
+                char **args,
+                guint  n_args)
+{
+  g_autoptr(GVariant) message = NULL;
+  g_autofree char *headers = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!mg_dbus_control1_call_show_queue_message_sync (ctl->proxy, args[0], &message,
+                                                      &headers, NULL, &error))
+    return fail_queue_error (error, args[0]);
+
+  if (ctl->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      g_autoptr(JsonNode) node = NULL;
+      JsonObject *object;
+
+      add_queue_message_json (builder, message);
+      node = json_builder_get_root (builder);
+      object = json_node_get_object (node);
+      json_object_set_string_member (object, "headers", headers);
+      print_json (node);
+      return EXIT_OK;
+    }
+  print_queue_message_details (message, headers);
+  return EXIT_OK;
+}
+
+static int
+queue_hold (Ctl        *ctl,
+            const char *id,
+            gboolean    held)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!mg_dbus_control1_call_hold_queue_message_sync (ctl->proxy, id, held, NULL, &error))
+    return fail_queue_error (error, id);
+  return EXIT_OK;
+}
+
+static int
+cmd_queue_hold (Ctl   *ctl,
+                char **args,
+                guint  n_args)
+{
+  return queue_hold (ctl, args[0], TRUE);
+}
+
+static int
+cmd_queue_release (Ctl   *ctl,
+                   char **args,
+                   guint  n_args)
+{
+  return queue_hold (ctl, args[0], FALSE);
+}
+
+static int
+cmd_queue_delete (Ctl   *ctl,
+                  char **args,
+                  guint  n_args)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!mg_dbus_control1_call_delete_queue_message_sync (ctl->proxy, args[0], NULL, &error))
+    return fail_queue_error (error, args[0]);
+  return EXIT_OK;
+}
+
 /* ---- trace ------------------------------------------------------------------ */
 
 typedef struct
@@ -1121,6 +1349,349 @@ cmd_trace (Ctl   *ctl,
   return run.status;
 }
 
+/* ---- check and import-epost (engineer "ops") ------------------------------ */
+
+static void
+add_finding_json (JsonBuilder         *builder,
+                  const MgLintFinding *finding)
+{
+  g_autofree char *message = mg_lint_finding_message (finding);
+  g_autofree char *fix = mg_lint_finding_fix (finding);
+
+  json_builder_begin_object (builder);
+  json_add_string (builder, "severity", mg_lint_severity_to_string (finding->severity));
+  json_add_string (builder, "code", finding->code);
+  json_add_string (builder, "setting", finding->setting);
+  json_add_string (builder, "argument", finding->arg);
+  json_add_string (builder, "message", message);
+  json_add_string (builder, "fix", fix);
+  json_builder_end_object (builder);
+}
+
+/* Exit status 1 when a finding is an error, 0 for warnings only. */
+static int
+cmd_check (Ctl   *ctl,
+           char **args,
+           guint  n_args)
+{
+  g_autoptr(GVariant) variant = NULL;
+  g_autoptr(GPtrArray) findings = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n_errors = 0;
+
+  if (!mg_dbus_control1_call_check_sync (ctl->proxy, &variant, NULL, &error))
+    return fail_error (error);
+  findings = mg_lint_findings_from_variant (variant);
+
+  for (guint i = 0; i < findings->len; i++)
+    if (((MgLintFinding *) g_ptr_array_index (findings, i))->severity == MG_LINT_ERROR)
+      n_errors++;
+
+  if (ctl->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < findings->len; i++)
+        add_finding_json (builder, g_ptr_array_index (findings, i));
+      json_builder_end_array (builder);
+      print_json_builder (builder);
+      return n_errors > 0 ? EXIT_FAILED : EXIT_OK;
+    }
+
+  for (guint i = 0; i < findings->len; i++)
+    {
+      const MgLintFinding *finding = g_ptr_array_index (findings, i);
+      g_autofree char *message = mg_lint_finding_message (finding);
+      g_autofree char *fix = mg_lint_finding_fix (finding);
+
+      printf ("%s: [%s] %s\n", finding->severity == MG_LINT_ERROR ? _("error") : _("warning"),
+              finding->setting, message);
+      printf ("  %s %s\n", _("fix:"), fix);
+    }
+  if (findings->len == 0)
+    printf ("%s\n", _("No problems found."));
+  return n_errors > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+static void
+print_skipped (const MgEpostSkipped *skipped)
+{
+  if (skipped->line == 0)
+    fprintf (stderr, "mailgatectl: %s: %s\n", skipped->file, skipped->reason);
+  else
+    fprintf (stderr, "mailgatectl: %s:%u: %s\n    %s\n", skipped->file, skipped->line,
+             skipped->reason, skipped->text);
+}
+
+static GVariant *
+epost_routes_variant (MgEpostImport *import)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sssq)"));
+  for (guint i = 0; i < import->routes->len; i++)
+    {
+      const MgEpostRoute *route = g_ptr_array_index (import->routes, i);
+
+      g_variant_builder_add (&builder, "(sssq)", route->where, route->domain,
+                             route->host, route->port);
+    }
+  return g_variant_builder_end (&builder);
+}
+
+static GVariant *
+epost_relay_rules_variant (MgEpostImport *import)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ssb)"));
+  for (guint i = 0; i < import->relay_rules->len; i++)
+    {
+      const MgEpostRelayRule *rule = g_ptr_array_index (import->relay_rules, i);
+
+      g_variant_builder_add (&builder, "(ssb)", rule->where, rule->pattern, rule->allow);
+    }
+  return g_variant_builder_end (&builder);
+}
+
+static GVariant *
+epost_aliases_variant (MgEpostImport *import)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ssas)"));
+  for (guint i = 0; i < import->aliases->len; i++)
+    {
+      const MgEpostAlias *alias = g_ptr_array_index (import->aliases, i);
+
+      g_variant_builder_add (&builder, "(ss^as)", alias->where, alias->alias, alias->targets);
+    }
+  return g_variant_builder_end (&builder);
+}
+
+static GVariant *
+epost_accounts_variant (MgEpostImport *import)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sss)"));
+  for (guint i = 0; i < import->accounts->len; i++)
+    {
+      const MgEpostAccount *account = g_ptr_array_index (import->accounts, i);
+
+      g_variant_builder_add (&builder, "(sss)", account->where, account->address,
+                             account->password != NULL ? account->password : "");
+    }
+  return g_variant_builder_end (&builder);
+}
+
+static void
+print_import_changes (GVariant *changes,
+                      gboolean  dry_run)
+{
+  const char *action, *what;
+  GVariantIter iter;
+  guint n_changed = 0;
+
+  printf ("%s\n", dry_run ? _("Would change:") : _("Changed:"));
+  g_variant_iter_init (&iter, changes);
+  while (g_variant_iter_next (&iter, "(&s&s)", &action, &what))
+    {
+      gboolean keep = g_str_equal (action, "keep");
+
+      /* "+" added, "~" replaced, "=" already so */
+      printf ("  %s %s\n", keep ? "=" : g_str_equal (action, "replace") ? "~" : "+", what);
+      if (!keep)
+        n_changed++;
+    }
+  printf (ngettext ("%u change\n", "%u changes\n", n_changed), n_changed);
+}
+
+/* All or nothing: a line that cannot be used stops the import (fix it or
+ * comment it out with ';'); --dry-run shows the plan either way. */
+static int
+cmd_import_epost (Ctl   *ctl,
+                  char **args,
+                  guint  n_args)
+{
+  g_autoptr(MgEpostImport) import = NULL;
+  g_autoptr(GVariant) changes = NULL;
+  g_autoptr(GVariant) problems = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean dry_run = (ctl->flags & FLAG_DRY_RUN) != 0;
+  gboolean skipped;
+  int status;
+
+  import = mg_epost_read_dir (args[0], &error);
+  if (import == NULL)
+    return fail_error (error);
+  for (guint i = 0; i < import->skipped->len; i++)
+    print_skipped (g_ptr_array_index (import->skipped, i));
+  skipped = import->skipped->len > 0;
+
+  if (!mg_dbus_control1_call_import_epost_sync (ctl->proxy,
+                                                epost_routes_variant (import),
+                                                epost_relay_rules_variant (import),
+                                                epost_aliases_variant (import),
+                                                epost_accounts_variant (import),
+                                                dry_run || skipped,
+                                                &changes, &problems, NULL, &error))
+    return fail_error (error);
+  status = report_problems (problems);
+  if (status != EXIT_OK)
+    return fail ("%s", _("nothing was imported"));
+
+  print_import_changes (changes, dry_run || skipped);
+  if (skipped && !dry_run)
+    return fail (ngettext ("nothing was imported: %u line above cannot be used (fix it, or comment it out with ';')",
+                           "nothing was imported: %u lines above cannot be used (fix them, or comment them out with ';')",
+                           import->skipped->len),
+                 import->skipped->len);
+  return skipped ? EXIT_FAILED : EXIT_OK;
+}
+
+#define LOG_TAIL_LINES 50
+
+static int
+print_log_lines (Ctl                *ctl,
+                 const char * const *lines)
+{
+  if (ctl->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      json_builder_begin_object (builder);
+      json_add_strv (builder, "lines", lines);
+      json_builder_end_object (builder);
+      print_json_builder (builder);
+      return EXIT_OK;
+    }
+  for (gsize i = 0; lines[i] != NULL; i++)
+    printf ("%s\n", lines[i]);
+  return EXIT_OK;
+}
+
+static int
+cmd_log_tail (Ctl   *ctl,
+              char **args,
+              guint  n_args)
+{
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!mg_dbus_control1_call_read_log_sync (ctl->proxy, n_args > 0 ? args[0] : "", "",
+                                            LOG_TAIL_LINES, &lines, NULL, &error))
+    return fail_error (error);
+  return print_log_lines (ctl, (const char * const *) lines);
+}
+
+/* Exit status 1 when nothing is logged about the message. */
+static int
+cmd_log_search (Ctl   *ctl,
+                char **args,
+                guint  n_args)
+{
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!mg_dbus_control1_call_read_log_sync (ctl->proxy, "", args[0], 0, &lines, NULL, &error))
+    return fail_error (error);
+  if (lines[0] == NULL && !ctl->json)
+    return fail (_("nothing is logged about %s"), args[0]);
+  return print_log_lines (ctl, (const char * const *) lines);
+}
+
+/* Exit status 0 only when every relay attempt was refused and the
+ * loopback client was a stranger (no relay rule allows it). */
+static int
+cmd_selftest (Ctl   *ctl,
+              char **args,
+              guint  n_args)
+{
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *target = NULL;
+  g_autofree char *client = NULL;
+  const char *name, *command, *reply, *verdict;
+  guint trusted_by_rule = 0, n_relayed = 0, n_failed = 0, n_tests = 0;
+  GVariantIter iter;
+
+  if (!mg_dbus_control1_call_self_test_sync (ctl->proxy, &target, &client, &trusted_by_rule,
+                                             &results, NULL, &error))
+    return fail_error (error);
+
+  if (ctl->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+
+      json_builder_begin_object (builder);
+      json_add_string (builder, "target", target);
+      json_add_string (builder, "client", client);
+      json_add_int (builder, "trusted_by_rule", trusted_by_rule);
+      json_builder_set_member_name (builder, "results");
+      json_builder_begin_array (builder);
+      g_variant_iter_init (&iter, results);
+      while (g_variant_iter_next (&iter, "(&s&s&s&s)", &name, &command, &reply, &verdict))
+        {
+          json_builder_begin_object (builder);
+          json_add_string (builder, "name", name);
+          json_add_string (builder, "command", command);
+          json_add_string (builder, "reply", reply);
+          json_add_string (builder, "verdict", verdict);
+          json_builder_end_object (builder);
+        }
+      json_builder_end_array (builder);
+      json_builder_end_object (builder);
+      print_json_builder (builder);
+    }
+  else
+    printf (_("Relay self-test against %s from %s:\n"), target, client);
+
+  g_variant_iter_init (&iter, results);
+  while (g_variant_iter_next (&iter, "(&s&s&s&s)", &name, &command, &reply, &verdict))
+    {
+      n_tests++;
+      if (g_str_equal (verdict, "RELAYED"))
+        n_relayed++;
+      else if (g_str_equal (verdict, "failed"))
+        n_failed++;
+      if (!ctl->json)
+        printf ("  %-8s %-30s %s\n           -> %s\n", verdict, name, command, reply);
+    }
+
+  if (trusted_by_rule != 0)
+    return fail (_("%s may relay by relay rule %u, so the self-test cannot act as an untrusted "
+                   "client: its results prove nothing (move or narrow that rule to test)"),
+                 client, trusted_by_rule);
+  if (n_relayed > 0)
+    return fail (ngettext ("OPEN RELAY: %u of %u relay attempts was accepted",
+                           "OPEN RELAY: %u of %u relay attempts were accepted", n_relayed),
+                 n_relayed, n_tests);
+  if (n_failed > 0)
+    return fail (ngettext ("%u dialogue could not be run", "%u dialogues could not be run",
+                           n_failed), n_failed);
+  if (!ctl->json)
+    printf (_("All %u relay attempts were refused: the gateway does not relay for strangers.\n"),
+            n_tests);
+  return EXIT_OK;
+}
+
+/* The document is JSON already: --json changes nothing. */
+static int
+cmd_export (Ctl   *ctl,
+            char **args,
+            guint  n_args)
+{
+  g_autofree char *json = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!mg_dbus_control1_call_export_config_sync (ctl->proxy, &json, NULL, &error))
+    return fail_error (error);
+  printf ("%s\n", json);
+  return EXIT_OK;
+}
+
 /* ---- the verb table ----------------------------------------------------- */
 
 typedef struct
@@ -1179,6 +1750,12 @@ static const Command commands[] = {
     N_("Route a domain to a host (port 25 by default)") },
   { "route", "remove", 1, 1, 0, cmd_route_remove, "route remove DOMAIN",
     N_("Remove the route of a domain") },
+  { "route", "show", 1, 1, 0, cmd_route_show, "route show DOMAIN",
+    N_("Show one route with its STARTTLS requirement and login user") },
+  { "route", "tls", 2, 2, 0, cmd_route_tls, "route tls DOMAIN may|require",
+    N_("Use STARTTLS to the next hop when offered, or require it") },
+  { "route", "auth", 1, 2, 0, cmd_route_auth, "route auth DOMAIN [USER]",
+    N_("Log in to the next hop as USER (password: one line on standard input); without USER: no login") },
   { "relay", "list", 0, 0, 0, cmd_relay_list, "relay list",
     N_("List the relay rules in order") },
   { "relay", "add", 2, 2, FLAG_AT, cmd_relay_add, "relay add PATTERN allow|deny [--at N]",
@@ -1191,8 +1768,28 @@ static const Command commands[] = {
     N_("List the queued messages") },
   { "queue", "flush", 0, 1, 0, cmd_queue_flush, "queue flush [ID]",
     N_("Retry delivery now (one message or all)") },
+  { "queue", "show", 1, 1, 0, cmd_queue_show, "queue show ID",
+    N_("Show one queued message: envelope, recipients and headers") },
+  { "queue", "hold", 1, 1, 0, cmd_queue_hold, "queue hold ID",
+    N_("Hold a message: no delivery attempts until it is released") },
+  { "queue", "release", 1, 1, 0, cmd_queue_release, "queue release ID",
+    N_("Release a held message") },
+  { "queue", "delete", 1, 1, 0, cmd_queue_delete, "queue delete ID",
+    N_("Delete a message from the queue without delivering it") },
   { "trace", NULL, 0, 0, 0, cmd_trace, "trace",
     N_("Print the live trace until interrupted") },
+  { "check", NULL, 0, 0, 0, cmd_check, "check",
+    N_("Check the configuration for loops, open relaying and other risks") },
+  { "export", NULL, 0, 0, 0, cmd_export, "export",
+    N_("Print the whole configuration as one JSON document (secrets included)") },
+  { "selftest", NULL, 0, 0, 0, cmd_selftest, "selftest",
+    N_("Replay the classic open-relay tests against the running receiver") },
+  { "log", "tail", 0, 1, 0, cmd_log_tail, "log tail [accept|receive|sender|fail]",
+    N_("Print the last lines of one log, or of all logs by time") },
+  { "log", "search", 1, 1, 0, cmd_log_search, "log search QUEUE_ID",
+    N_("Print every log line about one message") },
+  { "import-epost", NULL, 1, 1, FLAG_DRY_RUN, cmd_import_epost, "import-epost DIR [--dry-run]",
+    N_("Import the seed product's gateway.dat, effect.dat, aliases and accounts (all or nothing)") },
 };
 
 static void
@@ -1271,6 +1868,8 @@ parse_arguments (Ctl       *ctl,
         ctl->flags |= FLAG_SHARED_BOX;
       else if (strcmp (arg, "--password-stdin") == 0)
         ctl->flags |= FLAG_PASSWORD_STDIN;
+      else if (strcmp (arg, "--dry-run") == 0)
+        ctl->flags |= FLAG_DRY_RUN;
       else if (g_str_has_prefix (arg, "--socket="))
         ctl->socket_path = arg + strlen ("--socket=");
       else if (g_str_has_prefix (arg, "--at="))

@@ -33,9 +33,14 @@
 #include <glib/gstdio.h>
 
 #include "mg-control-generated.h"
+#include "mg-config-import.h"
+#include "mg-config-json.h"
 #include "mg-control-server.h"
 #include "mg-error.h"
+#include "mg-lint.h"
+#include "mg-log.h"
 #include "mg-problem.h"
+#include "mg-selftest.h"
 #include "mg-trace.h"
 
 #define CONTROL_OBJECT_PATH "/org/mailgate/Control"
@@ -312,9 +317,7 @@ canonical_domain (const char *domain)
 static char *
 format_listener_spec (const MgListenerSpec *spec)
 {
-  if (strchr (spec->address, ':') != NULL)
-    return g_strdup_printf ("[%s]:%u", spec->address, spec->port);
-  return g_strdup_printf ("%s:%u", spec->address, spec->port);
+  return mg_listener_spec_format_full (spec->address, spec->port, spec->tls);
 }
 
 static const char *
@@ -729,6 +732,65 @@ handle_add_route (MgDBusControl1        *object,
 }
 
 static gboolean
+handle_list_route_security (MgDBusControl1        *object,
+                            GDBusMethodInvocation *invocation,
+                            gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sbs)"));
+  for (guint i = 0; i < config->routes->len; i++)
+    {
+      const MgRoute *route = g_ptr_array_index (config->routes, i);
+
+      g_variant_builder_add (&builder, "(sbs)", route->domain, route->tls_required,
+                             route->auth_user != NULL ? route->auth_user : "");
+    }
+  mg_dbus_control1_complete_list_route_security (object, invocation,
+                                                 g_variant_builder_end (&builder));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_set_route_tls (MgDBusControl1        *object,
+                      GDBusMethodInvocation *invocation,
+                      const char            *domain,
+                      gboolean               required,
+                      gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = mg_config_store_set_route_tls (mg_daemon_get_store (self->daemon), domain, required,
+                                      problems, &error);
+  return finish_change (self, invocation, mg_dbus_control1_complete_set_route_tls,
+                        ok, problems, error);
+}
+
+static gboolean
+handle_set_route_auth (MgDBusControl1        *object,
+                       GDBusMethodInvocation *invocation,
+                       const char            *domain,
+                       const char            *user,
+                       const char            *password,
+                       gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = mg_config_store_set_route_auth (mg_daemon_get_store (self->daemon), domain, user,
+                                       password, problems, &error);
+  return finish_change (self, invocation, mg_dbus_control1_complete_set_route_auth,
+                        ok, problems, error);
+}
+
+static gboolean
 handle_remove_route (MgDBusControl1        *object,
                      GDBusMethodInvocation *invocation,
                      const char            *domain,
@@ -918,6 +980,80 @@ handle_flush_queue (MgDBusControl1        *object,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static void
+return_not_queued (GDBusMethodInvocation *invocation,
+                   const char            *id)
+{
+  g_dbus_method_invocation_return_error (invocation, MG_QUEUE_ERROR,
+                                         MG_QUEUE_ERROR_NOT_FOUND,
+                                         "no message %s in the queue", id);
+}
+
+static gboolean
+handle_show_queue_message (MgDBusControl1        *object,
+                           GDBusMethodInvocation *invocation,
+                           const char            *id,
+                           gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  MgDelivery *delivery = mg_daemon_get_delivery (self->daemon);
+  g_autoptr(MgQueueMessage) msg = mg_delivery_lookup (delivery, id);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *headers = NULL;
+  g_autofree char *valid = NULL;
+
+  if (msg == NULL)
+    {
+      return_not_queued (invocation, id);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  headers = mg_delivery_read_headers (delivery, id, &error);
+  if (headers == NULL)
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  valid = g_utf8_make_valid (headers, -1);   /* "s" must be UTF-8 */
+  mg_dbus_control1_complete_show_queue_message (object, invocation,
+                                                queue_message_to_variant (msg), valid);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_hold_queue_message (MgDBusControl1        *object,
+                           GDBusMethodInvocation *invocation,
+                           const char            *id,
+                           gboolean               held,
+                           gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+
+  if (!mg_delivery_hold (mg_daemon_get_delivery (self->daemon), id, held))
+    {
+      return_not_queued (invocation, id);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  mg_dbus_control1_complete_hold_queue_message (object, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_delete_queue_message (MgDBusControl1        *object,
+                             GDBusMethodInvocation *invocation,
+                             const char            *id,
+                             gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+
+  if (!mg_delivery_delete (mg_daemon_get_delivery (self->daemon), id))
+    {
+      return_not_queued (invocation, id);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  mg_dbus_control1_complete_delete_queue_message (object, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 /* ---- trace ----------------------------------------------------------------- */
 
 static gboolean
@@ -947,6 +1083,156 @@ handle_unsubscribe_trace (MgDBusControl1        *object,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* ---- lint and migration (engineer "ops") ------------------------------------ */
+
+static gboolean
+handle_check (MgDBusControl1        *object,
+              GDBusMethodInvocation *invocation,
+              gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
+  g_autoptr(GPtrArray) findings = mg_lint_config (config, g_get_real_time () / G_USEC_PER_SEC);
+
+  mg_dbus_control1_complete_check (object, invocation,
+                                   mg_lint_findings_to_variant (findings));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_import_epost (MgDBusControl1        *object,
+                     GDBusMethodInvocation *invocation,
+                     GVariant              *routes,
+                     GVariant              *relay_rules,
+                     GVariant              *aliases,
+                     GVariant              *accounts,
+                     gboolean               dry_run,
+                     gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) changes =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) mg_import_change_free);
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  GVariantBuilder builder;
+  gboolean ok;
+
+  ok = mg_config_import_epost (mg_daemon_get_store (self->daemon), routes, relay_rules,
+                               aliases, accounts, dry_run, changes, problems, &error);
+  /* After a refusal too: the snapshot must show what the store holds even
+   * if undoing a half-applied import failed. */
+  if (!dry_run && error == NULL && !mg_daemon_config_changed (self->daemon, &error))
+    ok = FALSE;
+  if (error != NULL)
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ss)"));
+  for (guint i = 0; ok && i < changes->len; i++)
+    {
+      const MgImportChange *change = g_ptr_array_index (changes, i);
+
+      g_variant_builder_add (&builder, "(ss)", change->action, change->what);
+    }
+  mg_dbus_control1_complete_import_epost (object, invocation,
+                                          g_variant_builder_end (&builder),
+                                          mg_problems_to_variant (problems));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_read_log (MgDBusControl1        *object,
+                 GDBusMethodInvocation *invocation,
+                 const char            *kind_name,
+                 const char            *queue_id,
+                 guint                  max_lines,
+                 gpointer               user_data)
+{
+  g_autoptr(GPtrArray) lines = NULL;
+  MgLogKind kind = MG_LOG_N_KINDS;
+
+  if (*kind_name != '\0' && !mg_log_kind_from_name (kind_name, &kind))
+    {
+      g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR,
+                                             G_DBUS_ERROR_INVALID_ARGS,
+                                             "unknown log \"%s\" (accept, receive, sender, fail)",
+                                             kind_name);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  lines = mg_log_read (kind, *queue_id != '\0' ? queue_id : NULL, max_lines);
+  for (guint i = 0; i < lines->len; i++)
+    if (!g_utf8_validate (g_ptr_array_index (lines, i), -1, NULL))
+      {
+        char *valid = g_utf8_make_valid (g_ptr_array_index (lines, i), -1);   /* "as" is UTF-8 */
+
+        g_free (g_ptr_array_index (lines, i));
+        g_ptr_array_index (lines, i) = valid;
+      }
+  g_ptr_array_add (lines, NULL);
+  mg_dbus_control1_complete_read_log (object, invocation, (const char * const *) lines->pdata);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+on_selftest_done_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(MgSelftestReport) report = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariantBuilder builder;
+
+  report = mg_selftest_run_finish (result, &error);
+  if (report == NULL)
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return;
+    }
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ssss)"));
+  for (guint i = 0; i < report->results->len; i++)
+    {
+      const MgSelftestResult *r = g_ptr_array_index (report->results, i);
+      g_autofree char *reply = g_utf8_make_valid (r->reply, -1);
+
+      g_variant_builder_add (&builder, "(ssss)", r->name, r->command, reply,
+                             r->failed ? "failed" : r->relayed ? "RELAYED" : "refused");
+    }
+  g_dbus_method_invocation_return_value (invocation,
+                                         g_variant_new ("(ssua(ssss))", report->target,
+                                                        report->client,
+                                                        report->trusted_by_rule, &builder));
+}
+
+static gboolean
+handle_self_test (MgDBusControl1        *object,
+                  GDBusMethodInvocation *invocation,
+                  gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
+  g_auto(GStrv) bound = mg_daemon_get_bound (self->daemon);
+
+  mg_selftest_run_async (config, (const char * const *) bound, NULL,
+                         on_selftest_done_cb, g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_export_config (MgDBusControl1        *object,
+                      GDBusMethodInvocation *invocation,
+                      gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
+  g_autofree char *json = mg_config_to_json (config);
+
+  mg_dbus_control1_complete_export_config (object, invocation, json);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 /* ---- construction -------------------------------------------------------- */
 
 static const struct
@@ -972,6 +1258,9 @@ static const struct
   { "handle-list-routes",        G_CALLBACK (handle_list_routes) },
   { "handle-add-route",          G_CALLBACK (handle_add_route) },
   { "handle-remove-route",       G_CALLBACK (handle_remove_route) },
+  { "handle-set-route-tls",      G_CALLBACK (handle_set_route_tls) },
+  { "handle-list-route-security", G_CALLBACK (handle_list_route_security) },
+  { "handle-set-route-auth",     G_CALLBACK (handle_set_route_auth) },
   { "handle-list-relay-rules",   G_CALLBACK (handle_list_relay_rules) },
   { "handle-add-relay-rule",     G_CALLBACK (handle_add_relay_rule) },
   { "handle-remove-relay-rule",  G_CALLBACK (handle_remove_relay_rule) },
@@ -980,8 +1269,16 @@ static const struct
   { "handle-set-listeners",      G_CALLBACK (handle_set_listeners) },
   { "handle-list-queue",         G_CALLBACK (handle_list_queue) },
   { "handle-flush-queue",        G_CALLBACK (handle_flush_queue) },
+  { "handle-show-queue-message",  G_CALLBACK (handle_show_queue_message) },
+  { "handle-hold-queue-message",  G_CALLBACK (handle_hold_queue_message) },
+  { "handle-delete-queue-message", G_CALLBACK (handle_delete_queue_message) },
   { "handle-subscribe-trace",    G_CALLBACK (handle_subscribe_trace) },
   { "handle-unsubscribe-trace",  G_CALLBACK (handle_unsubscribe_trace) },
+  { "handle-check",              G_CALLBACK (handle_check) },
+  { "handle-import-epost",       G_CALLBACK (handle_import_epost) },
+  { "handle-read-log",           G_CALLBACK (handle_read_log) },
+  { "handle-self-test",          G_CALLBACK (handle_self_test) },
+  { "handle-export-config",      G_CALLBACK (handle_export_config) },
 };
 
 /* TRUE when something accepts connections on @path. */

@@ -109,7 +109,7 @@ parse_specs (const char * const *specs,
     {
       MgListenerSpec *spec = g_new0 (MgListenerSpec, 1);
 
-      if (!mg_listener_spec_parse (specs[i], &spec->address, &spec->port))
+      if (!mg_listener_spec_parse_full (specs[i], &spec->address, &spec->port, &spec->tls))
         {
           mg_problems_add (problems, MG_PROBLEM_INVALID_LISTENER, "listen", specs[i]);
           listener_spec_free (spec);
@@ -189,6 +189,7 @@ mg_daemon_set_listeners (MgDaemon            *self,
       g_autofree char *text = g_strjoinv (", ", bound);
 
       mg_receiver_start (self->receiver, g_steal_pointer (&set));
+      mg_delivery_set_local_addresses (self->delivery, (const char * const *) bound);
       MG_TRACE ("daemon", "listening on %s", text);
       g_message ("receiver listening on %s", text);
     }
@@ -231,6 +232,7 @@ start_receiver (MgDaemon  *self,
   bound = mg_listener_set_describe (set);
   text = g_strjoinv (", ", bound);
   mg_receiver_start (self->receiver, set);
+  mg_delivery_set_local_addresses (self->delivery, (const char * const *) bound);
   g_message ("receiver started, listening on %s", text);
   MG_TRACE ("daemon", "receiver started, listening on %s", text);
   return TRUE;

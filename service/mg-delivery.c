@@ -20,6 +20,21 @@
  * cache per next-hop key, where the next job for that hop takes it.  Idle
  * connections older than IDLE_SECONDS are closed by the 1 s tick.
  *
+ * Next hops (R-3.1, R-3.4, R-3.5): MX hops and host names resolve through
+ * MgResolver (libunbound; dns.forwarder), MX hosts tried in preference
+ * order; a target that is one of our own listeners (set by the daemon with
+ * mg_delivery_set_local_addresses) or a message with too many Received:
+ * headers fails permanently.  Every connection uses STARTTLS when offered
+ * (mg-tls-client.c), a route may require it, and route credentials log in
+ * with AUTH PLAIN / LOGIN over TLS only; credentials never reach the trace.
+ *
+ * Reports (R-3.7): recipients that fail permanently or expire are reported
+ * to the envelope sender with an RFC 3464 DSN (mg-dsn.c) queued as a new
+ * message from the null sender (so a report is never reported on); the
+ * optional delay warning goes once per message and run.  Logs (R-4.3): one
+ * sender-log line per recipient and attempt, fail-log lines for permanent
+ * failures (mg-log.h).
+ *
  * Results travel back through a GAsyncQueue drained on the main context.
  * The scheduler then marks recipients delivered (250) or failed (5xx), and
  * either removes the message (every recipient final) or schedules a retry
@@ -39,13 +54,18 @@
 #include "config.h"
 
 #include <string.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
 #include "mg-delivery.h"
+#include "mg-dsn.h"
+#include "mg-log.h"
 #include "mg-maildir.h"
+#include "mg-resolver.h"
 #include "mg-route-table.h"
 #include "mg-smtp-client.h"
+#include "mg-tls-client.h"
 #include "mg-trace.h"
 
 #define IDLE_SECONDS      5        /* cached idle connection lifetime */
@@ -64,8 +84,10 @@ typedef struct
   GAsyncQueue   *results;        /* Job* finished by workers */
   gint           drain_pending;  /* atomic: an idle drain source is attached */
   gint64         n_connections;  /* under lock */
-  GMutex         lock;           /* protects idle, n_connections */
+  GMutex         lock;           /* protects idle, n_connections, resolver, local */
   GHashTable    *idle;           /* key -> GQueue of Conn* (idle, EHLO done) */
+  MgResolver    *resolver;       /* nullable: libunbound could not be set up */
+  GPtrArray     *local;          /* GInetSocketAddress*: our own listeners (R-3.4) */
 } Shared;
 
 typedef struct
@@ -74,6 +96,8 @@ typedef struct
   char           tag[16];        /* "C00000001" */
   char          *peer;           /* "127.0.0.1:20025" */
   GSocketConnection *connection;
+  MgTlsClient   *tls;            /* nullable: after STARTTLS */
+  char          *server_name;    /* for SNI */
   MgSmtpClient  *client;
   GString       *inbuf;
   guint          n_messages;
@@ -106,6 +130,9 @@ typedef struct
   MgNextHopKind  kind;
   char          *host;
   guint16        port;
+  gboolean       tls_required;   /* R-3.5: per route */
+  char          *auth_user;      /* nullable */
+  char          *auth_password;
   char          *mailbox;
   char          *key;
   char          *label;          /* "host:port" */
@@ -124,6 +151,8 @@ typedef struct
   gboolean        round_answered;
   char           *round_reason;
   GArray         *round_deferred; /* guint rcpt indexes */
+  GArray         *round_failed;   /* guint rcpt indexes failed since the last report */
+  gboolean        warned;         /* delay warning sent (R-3.7; in memory only) */
 } Entry;
 
 struct _MgDelivery
@@ -166,6 +195,7 @@ shared_new (MgDelivery   *owner,
   g_mutex_init (&shared->lock);
   shared->idle = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                         (GDestroyNotify) g_queue_free);
+  shared->local = g_ptr_array_new_with_free_func (g_object_unref);
   return shared;
 }
 
@@ -186,6 +216,8 @@ shared_unref (Shared *shared)
 
   reap_idle (shared, TRUE);
   g_hash_table_unref (shared->idle);
+  g_clear_pointer (&shared->resolver, mg_resolver_unref);
+  g_ptr_array_unref (shared->local);
   g_async_queue_unref (shared->results);
   g_mutex_clear (&shared->lock);
   g_main_context_unref (shared->context);
@@ -226,6 +258,15 @@ host_port_label (const char *host,
 
 /* ---- connections (worker side) ----------------------------------------------- */
 
+static gboolean conn_write (Conn *conn, const char *data, gsize len,
+                            gboolean trace, GError **error);
+
+static void
+tls_free_goodbye (MgTlsClient *tls)
+{
+  mg_tls_client_free (tls, TRUE);
+}
+
 static void
 conn_close (Conn     *conn,
             gboolean  say_quit)
@@ -236,15 +277,14 @@ conn_close (Conn     *conn,
   if (say_quit && mg_smtp_client_get_state (conn->client) == MG_SMTP_CLIENT_STATE_READY)
     {
       g_autoptr(GString) out = g_string_new (NULL);
-      GOutputStream *stream = g_io_stream_get_output_stream (G_IO_STREAM (conn->connection));
 
       /* Best effort, bounded: the reply to QUIT is not awaited. */
       g_socket_set_timeout (g_socket_connection_get_socket (conn->connection), 1);
       mg_smtp_client_quit (conn->client, out);
-      if (mg_trace_active ())
-        mg_trace_protocol (conn->tag, "SEND ->", out->str, out->len);
-      g_output_stream_write_all (stream, out->str, out->len, NULL, NULL, NULL);
+      conn_write (conn, out->str, out->len, TRUE, NULL);
     }
+  g_clear_pointer (&conn->tls, tls_free_goodbye);
+  g_free (conn->server_name);
   g_io_stream_close (G_IO_STREAM (conn->connection), NULL, NULL);
   g_object_unref (conn->connection);
   mg_smtp_client_free (conn->client);
@@ -272,6 +312,8 @@ conn_write (Conn        *conn,
     return TRUE;
   if (trace && mg_trace_active ())
     mg_trace_protocol (conn->tag, "SEND ->", data, len);
+  if (conn->tls != NULL)
+    return mg_tls_client_write_all (conn->tls, data, len, error);
   return g_output_stream_write_all (stream, data, len, NULL, NULL, error);
 }
 
@@ -309,7 +351,10 @@ conn_read_line (Conn    *conn,
                                "reply line too long");
           return NULL;
         }
-      n = g_input_stream_read (stream, buf, sizeof buf, NULL, error);
+      if (conn->tls != NULL)
+        n = mg_tls_client_read (conn->tls, buf, sizeof buf, error);
+      else
+        n = g_input_stream_read (stream, buf, sizeof buf, NULL, error);
       if (n < 0)
         return NULL;
       if (n == 0)
@@ -349,6 +394,26 @@ conn_send_body (Conn     *conn,
   return TRUE;
 }
 
+/* R-3.5: the next hop said 220 to STARTTLS. */
+static gboolean
+conn_start_tls (Conn    *conn,
+                GError **error)
+{
+  if (conn->inbuf->len > 0)
+    {
+      /* RFC 3207 5: bytes after the 220 were sent in clear (an injection) */
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "data after the reply to STARTTLS");
+      return FALSE;
+    }
+  conn->tls = mg_tls_client_new (g_socket_connection_get_socket (conn->connection),
+                                 conn->server_name, error);
+  if (conn->tls == NULL)
+    return FALSE;
+  MG_TRACE (conn->tag, "TLS established: %s", mg_tls_client_describe (conn->tls));
+  return TRUE;
+}
+
 /* Write what the client produced and feed it replies until it is READY
  * (or wants the connection closed).  I/O failures abort the client, which
  * turns undecided recipients into temporary failures. */
@@ -367,12 +432,21 @@ conn_drive (Conn               *conn,
       g_autofree char *line = NULL;
       gsize len = 0;
 
-      if (!conn_write (conn, out->str, out->len, TRUE, &error))
+      if (mg_smtp_client_output_is_secret (conn->client))
+        MG_TRACE (conn->tag, "SEND -> [<credentials hidden>]");
+      if (!conn_write (conn, out->str, out->len,
+                       !mg_smtp_client_output_is_secret (conn->client), &error))
         break;
       g_string_truncate (out, 0);
 
       switch (action)
         {
+        case MG_SMTP_CLIENT_ACTION_START_TLS:
+          if (!conn_start_tls (conn, &error))
+            goto broken;
+          action = mg_smtp_client_tls_started (conn->client, out);
+          break;
+
         case MG_SMTP_CLIENT_ACTION_READ:
           line = conn_read_line (conn, &len, &error);
           if (line == NULL)
@@ -403,42 +477,195 @@ broken:
   return MG_SMTP_CLIENT_ACTION_CLOSE;
 }
 
-/* Interim until the libunbound MX issue: an MX hop resolves the recipient
- * domain's A/AAAA (RFC 5321 5.1 implicit MX) through GResolver, which
- * honours the hosts file; a host name hop resolves the host; an IP literal
- * is used as it is. */
-static GList *
-resolve_hop (Job     *job,
-             GError **error)
+/* ---- where to connect (worker side) ------------------------------------------ */
+
+typedef struct
 {
-  g_autoptr(GResolver) resolver = NULL;
+  GInetAddress *address;
+  char         *host;     /* the name it came from (MX host, route host) */
+} Target;
 
-  if (g_hostname_is_ip_address (job->host))
-    return g_list_append (NULL, g_inet_address_new_from_string (job->host));
-
-  resolver = g_resolver_get_default ();
-  return g_resolver_lookup_by_name (resolver, job->host, NULL, error);
+static void
+target_free (Target *target)
+{
+  g_object_unref (target->address);
+  g_free (target->host);
+  g_free (target);
 }
 
+static void
+add_targets (GPtrArray  *targets,
+             const char *host,
+             GPtrArray  *addresses)
+{
+  for (guint i = 0; i < addresses->len; i++)
+    {
+      Target *target = g_new0 (Target, 1);
+
+      target->address = g_object_ref (g_ptr_array_index (addresses, i));
+      target->host = g_strdup (host);
+      g_ptr_array_add (targets, target);
+    }
+}
+
+static MgResolver *
+shared_get_resolver (Shared *shared)
+{
+  MgResolver *resolver;
+
+  g_mutex_lock (&shared->lock);
+  resolver = shared->resolver != NULL ? mg_resolver_ref (shared->resolver) : NULL;
+  g_mutex_unlock (&shared->lock);
+  return resolver;
+}
+
+/* R-3.1: an MX hop resolves the recipient domain's MX hosts in preference
+ * order (A/AAAA when it has none) through libunbound, which honours the
+ * hosts file; a host name hop resolves the host; an IP literal is used as
+ * it is.  *@permanent: the domain does not exist or accepts no mail. */
+static GPtrArray *
+resolve_hop (Job       *job,
+             Conn      *conn,
+             gboolean  *permanent,
+             GError   **error)
+{
+  g_autoptr(GPtrArray) targets = g_ptr_array_new_with_free_func ((GDestroyNotify) target_free);
+  g_autoptr(MgResolver) resolver = NULL;
+  g_autoptr(GPtrArray) found = NULL;
+  guint timeout = config_uint (job->config, "delivery.connect_timeout");
+
+  *permanent = FALSE;
+  if (g_hostname_is_ip_address (job->host))
+    {
+      g_autoptr(GInetAddress) address = g_inet_address_new_from_string (job->host);
+      g_autoptr(GPtrArray) one = g_ptr_array_new ();
+
+      g_ptr_array_add (one, address);
+      add_targets (targets, job->host, one);
+      return g_steal_pointer (&targets);
+    }
+
+  resolver = shared_get_resolver (job->shared);
+  if (resolver == NULL)
+    {
+      g_set_error_literal (error, MG_RESOLVER_ERROR, MG_RESOLVER_ERROR_SETUP,
+                           "no DNS resolver (see the daemon log)");
+      return NULL;
+    }
+
+  if (job->kind != MG_NEXT_HOP_MX)
+    {
+      found = mg_resolver_lookup_host (resolver, job->host, timeout, error);
+      if (found == NULL)
+        return NULL;
+      add_targets (targets, job->host, found);
+      return g_steal_pointer (&targets);
+    }
+
+  found = mg_resolver_lookup_mail (resolver, job->host, timeout, error);
+  if (found == NULL)
+    {
+      *permanent = g_error_matches (*error, MG_RESOLVER_ERROR, MG_RESOLVER_ERROR_NOT_FOUND) ||
+                   g_error_matches (*error, MG_RESOLVER_ERROR, MG_RESOLVER_ERROR_NULL_MX);
+      return NULL;
+    }
+  for (guint i = 0; i < found->len; i++)
+    {
+      MgMailHost *host = g_ptr_array_index (found, i);
+
+      MG_TRACE (conn->tag, "MX %s: %s preference %u", job->host, host->name, host->preference);
+      add_targets (targets, host->name, host->addresses);
+    }
+  return g_steal_pointer (&targets);
+}
+
+/* TRUE when @address is configured on one of this machine's interfaces. */
+static gboolean
+address_is_local (GInetAddress *address)
+{
+  struct ifaddrs *list = NULL;
+  gboolean found = FALSE;
+
+  if (g_inet_address_get_is_loopback (address) || g_inet_address_get_is_any (address))
+    return TRUE;
+  if (getifaddrs (&list) != 0)
+    return FALSE;
+  for (struct ifaddrs *ifa = list; ifa != NULL && !found; ifa = ifa->ifa_next)
+    {
+      g_autoptr(GSocketAddress) sa = NULL;
+      gsize size;
+
+      if (ifa->ifa_addr == NULL ||
+          (ifa->ifa_addr->sa_family != AF_INET && ifa->ifa_addr->sa_family != AF_INET6))
+        continue;
+      size = ifa->ifa_addr->sa_family == AF_INET ? sizeof (struct sockaddr_in)
+                                                 : sizeof (struct sockaddr_in6);
+      sa = g_socket_address_new_from_native (ifa->ifa_addr, size);
+      found = sa != NULL && g_inet_address_equal (address,
+                              g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa)));
+    }
+  freeifaddrs (list);
+  return found;
+}
+
+/* R-3.4 at run time: does @address:@port reach one of our own listeners? */
+static char *
+find_own_listener (Shared       *shared,
+                   GInetAddress *address,
+                   guint16       port)
+{
+  g_autoptr(GPtrArray) local = NULL;
+
+  local = g_ptr_array_new_with_free_func (g_object_unref);
+  g_mutex_lock (&shared->lock);
+  for (guint i = 0; i < shared->local->len; i++)
+    g_ptr_array_add (local, g_object_ref (g_ptr_array_index (shared->local, i)));
+  g_mutex_unlock (&shared->lock);
+
+  for (guint i = 0; i < local->len; i++)
+    {
+      GInetSocketAddress *listener = g_ptr_array_index (local, i);
+      GInetAddress *bound = g_inet_socket_address_get_address (listener);
+
+      if (g_inet_socket_address_get_port (listener) != port)
+        continue;
+      if (g_inet_address_equal (bound, address) ||
+          (g_inet_address_get_is_any (bound) && address_is_local (address)))
+        {
+          g_autofree char *ip = g_inet_address_to_string (bound);
+
+          return host_port_label (ip, port);
+        }
+    }
+  return NULL;
+}
+
+/* Each target in order (MX preference, then address order) until one
+ * accepts the connection: a next hop that is down passes to the next. */
 static GSocketConnection *
-connect_addresses (Job     *job,
-                   GList   *addresses,
-                   char   **peer_out,
-                   GError **error)
+connect_addresses (Job       *job,
+                   Conn      *conn,
+                   GPtrArray *targets,
+                   char     **peer_out,
+                   GError   **error)
 {
   g_autoptr(GSocketClient) client = g_socket_client_new ();
 
   g_socket_client_set_timeout (client, config_uint (job->config, "delivery.connect_timeout"));
   g_socket_client_set_enable_proxy (client, FALSE);
 
-  for (GList *l = addresses; l != NULL; l = l->next)
+  for (guint i = 0; i < targets->len; i++)
     {
-      g_autoptr(GSocketAddress) address = g_inet_socket_address_new (l->data, job->port);
-      g_autofree char *ip = g_inet_address_to_string (l->data);
+      Target *target = g_ptr_array_index (targets, i);
+      g_autoptr(GSocketAddress) address = g_inet_socket_address_new (target->address, job->port);
+      g_autofree char *ip = g_inet_address_to_string (target->address);
       GSocketConnection *connection;
 
       g_clear_error (error);
       connection = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (address), NULL, error);
+      if (connection == NULL)
+        MG_TRACE (conn->tag, "connect to %s (%s) port %u failed: %s",
+                  ip, target->host, job->port, (*error)->message);
       if (connection != NULL)
         {
           /* Each command group and each body is written whole; Nagle would
@@ -452,16 +679,37 @@ connect_addresses (Job     *job,
   return NULL;
 }
 
-/* Connect, read the banner, EHLO.  On failure sets *@reason and
- * *@answered (did the next hop say anything?). */
+/* R-3.4: a permanent failure when a target is one of our own listeners. */
+static char *
+check_loop (Job       *job,
+            GPtrArray *targets)
+{
+  for (guint i = 0; i < targets->len; i++)
+    {
+      Target *target = g_ptr_array_index (targets, i);
+      g_autofree char *listener = find_own_listener (job->shared, target->address, job->port);
+
+      if (listener != NULL)
+        return g_strdup_printf ("5.4.6 mail for %s loops back to myself: %s (%s) is this "
+                                "server's own listener %s", job->label, target->host,
+                                job->host, listener);
+    }
+  return NULL;
+}
+
+/* Connect, read the banner, EHLO.  On failure sets *@reason,
+ * *@answered (did the next hop say anything?) and *@permanent (no use
+ * retrying: the domain has no mail host, or the hop is ourselves). */
 static Conn *
 conn_open (Job       *job,
            char     **reason,
-           gboolean  *answered)
+           gboolean  *answered,
+           gboolean  *permanent)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GString) out = g_string_new (NULL);
-  GList *addresses = NULL;
+  g_autoptr(GPtrArray) targets = NULL;
+  g_autofree char *loop = NULL;
   GSocketConnection *connection = NULL;
   Conn *conn = g_new0 (Conn, 1);
   char *peer = NULL;
@@ -470,15 +718,24 @@ conn_open (Job       *job,
   g_snprintf (conn->tag, sizeof conn->tag, "C%08u", conn->number);
   MG_TRACE (conn->tag, "connecting to %s", job->label);
 
-  addresses = resolve_hop (job, &error);
-  if (addresses != NULL)
-    connection = connect_addresses (job, addresses, &peer, &error);
-  g_resolver_free_addresses (addresses);
+  *answered = FALSE;
+  targets = resolve_hop (job, conn, permanent, &error);
+  if (targets != NULL)
+    loop = check_loop (job, targets);
+  if (loop != NULL)
+    {
+      *permanent = TRUE;
+      *reason = g_steal_pointer (&loop);
+      MG_TRACE (conn->tag, "%s", *reason);
+      g_free (conn);
+      return NULL;
+    }
+  if (targets != NULL)
+    connection = connect_addresses (job, conn, targets, &peer, &error);
   if (connection == NULL)
     {
       *reason = g_strdup_printf ("connect to %s: %s", job->label,
                                  error != NULL ? error->message : "no address");
-      *answered = FALSE;
       MG_TRACE (conn->tag, "%s", *reason);
       g_free (conn);
       return NULL;
@@ -492,8 +749,14 @@ conn_open (Job       *job,
 
   conn->connection = connection;
   conn->peer = peer;
+  conn->server_name = g_strdup (job->host);
   conn->inbuf = g_string_new (NULL);
   conn->client = mg_smtp_client_new (helo_name (job->config));
+  /* R-3.5: opportunistic STARTTLS everywhere, required per route */
+  mg_smtp_client_set_tls (conn->client, job->tls_required ? MG_SMTP_TLS_REQUIRE
+                                                          : MG_SMTP_TLS_MAY);
+  if (job->auth_user != NULL)
+    mg_smtp_client_set_auth (conn->client, job->auth_user, job->auth_password);
 
   if (conn_drive (conn, MG_SMTP_CLIENT_ACTION_READ, out, NULL, NULL) != MG_SMTP_CLIENT_ACTION_READY)
     {
@@ -654,6 +917,9 @@ job_new (MgDelivery      *self,
   job->kind = hop->kind;
   job->host = g_strdup (hop->host);
   job->port = hop->port;
+  job->tls_required = hop->tls_required;
+  job->auth_user = g_strdup (hop->auth_user);
+  job->auth_password = g_strdup (hop->auth_password);
   job->mailbox = g_strdup (hop->mailbox);
   job->key = g_strdup (hop->key);
   if (hop->kind == MG_NEXT_HOP_MAILDIR)
@@ -669,6 +935,8 @@ job_free (Job *job)
 {
   g_ptr_array_unref (job->items);
   g_free (job->host);
+  g_free (job->auth_user);
+  g_free (job->auth_password);
   g_free (job->mailbox);
   g_free (job->key);
   g_free (job->label);
@@ -694,6 +962,51 @@ ensure_body (Job     *job,
 
   reason = g_strdup_printf ("reading the queue: %s", error->message);
   job_item_set_all (item, MG_SMTP_OUTCOME_TEMPFAIL, reason, TRUE);
+  return FALSE;
+}
+
+/* Received: header lines in the header section of @body. */
+static guint
+count_received (GBytes *body)
+{
+  gsize len = 0;
+  const char *data = g_bytes_get_data (body, &len);
+  const char *end = data + len;
+  guint n = 0;
+
+  for (const char *line = data; line < end; )
+    {
+      const char *nl = memchr (line, '\n', (gsize) (end - line));
+      gsize line_len = (nl != NULL ? nl : end) - line;
+
+      if (line_len == 0 || (line_len == 1 && line[0] == '\r'))
+        break;   /* end of the header section */
+      if (line_len >= 9 && g_ascii_strncasecmp (line, "Received:", 9) == 0)
+        n++;
+      if (nl == NULL)
+        break;
+      line = nl + 1;
+    }
+  return n;
+}
+
+/* R-3.4: the hop count enforced on the way out too. */
+static gboolean
+check_hops (Job     *job,
+            JobItem *item)
+{
+  guint max = config_uint (job->config, "receiver.max_received_headers");
+  guint n = count_received (item->body);
+  g_autofree char *reason = NULL;
+
+  /* the receiver counted the headers it was given, not the one it
+   * prepended: the same limit here, plus our own */
+  if (n <= max + 1)
+    return TRUE;
+  reason = g_strdup_printf ("5.4.6 too many hops (%u Received: headers, at most %u "
+                            "besides our own): mail loop", n, max);
+  job_item_set_all (item, MG_SMTP_OUTCOME_PERMFAIL, reason, TRUE);
+  item->relay = g_strdup (job->label);
   return FALSE;
 }
 
@@ -747,19 +1060,20 @@ run_smtp_job (Job *job)
     {
       JobItem *item = g_ptr_array_index (job->items, i);
 
-      if (!ensure_body (job, item))
+      if (!ensure_body (job, item) || !check_hops (job, item))
         continue;
 
       for (guint attempt = 0; attempt < 2; attempt++)
         {
           g_autofree char *reason = NULL;
           gboolean answered = FALSE;
+          gboolean permanent = FALSE;
           gboolean reused;
 
           if (conn == NULL)
             conn = cache_take (job->shared, job->key);
           if (conn == NULL)
-            conn = conn_open (job, &reason, &answered);
+            conn = conn_open (job, &reason, &answered, &permanent);
           if (conn == NULL)
             {
               /* the hop is unreachable: so it is for the rest of the job */
@@ -767,7 +1081,9 @@ run_smtp_job (Job *job)
                 {
                   JobItem *rest = g_ptr_array_index (job->items, j);
 
-                  job_item_set_all (rest, MG_SMTP_OUTCOME_TEMPFAIL, reason, answered);
+                  job_item_set_all (rest, permanent ? MG_SMTP_OUTCOME_PERMFAIL
+                                                    : MG_SMTP_OUTCOME_TEMPFAIL,
+                                    reason, answered);
                   g_free (rest->relay);
                   rest->relay = g_strdup (job->label);
                 }
@@ -866,6 +1182,7 @@ entry_free (Entry *entry)
   mg_queue_message_unref (entry->msg);
   g_free (entry->round_reason);
   g_array_unref (entry->round_deferred);
+  g_array_unref (entry->round_failed);
   g_free (entry);
 }
 
@@ -890,6 +1207,7 @@ add_entry (MgDelivery     *self,
   entry = g_new0 (Entry, 1);
   entry->msg = mg_queue_message_ref (msg);
   entry->round_deferred = g_array_new (FALSE, FALSE, sizeof (guint));
+  entry->round_failed = g_array_new (FALSE, FALSE, sizeof (guint));
   g_queue_push_tail (&self->entries, entry);
   entry->link = self->entries.tail;
   g_hash_table_insert (self->by_id, entry->msg->id, entry);
@@ -978,10 +1296,138 @@ expire_entry (MgDelivery *self,
                                 : "no reason");
       rcpt->state = MG_RCPT_STATE_FAILED;
       set_last_reply (rcpt, reason);
+      g_array_append_val (entry->round_failed, i);
       self->n_failed++;
       MG_TRACE (msg->id, "failed <%s>: %s", rcpt->address, reason);
-      g_message ("%s: to=<%s> status=expired (%s)", msg->id, rcpt->address, reason);
+      mg_log_event (MG_LOG_FAIL, msg->id, "from", msg->sender, "to", rcpt->address,
+                    "status", "expired", "reply", reason, NULL);
     }
+}
+
+/* ---- scheduler: failure reports (R-3.7) -------------------------------------------- */
+
+static void
+on_report_stored_cb (MgQueue        *queue,
+                     MgQueueMessage *report,
+                     const GError   *error,
+                     gpointer        user_data)
+{
+  Shared *shared = user_data;
+
+  if (error != NULL)
+    g_warning ("%s: storing a delivery report: %s", report->id, error->message);
+  else if (shared->owner != NULL)
+    mg_delivery_add (shared->owner, report);
+  shared_unref (shared);
+}
+
+static const char *
+postmaster_address (MgConfig *config,
+                    char    **owned)
+{
+  const char *address = mg_config_get_string (config, "delivery.postmaster");
+
+  if (address != NULL && *address != '\0')
+    return address;
+  address = mg_config_get_string (config, "receiver.hostname");
+  *owned = g_strconcat ("postmaster@", address != NULL && *address != '\0'
+                                       ? address : g_get_host_name (), NULL);
+  return *owned;
+}
+
+/* Queue an RFC 3464 report on the recipients of @entry listed in @indexes:
+ * to the envelope sender (never to a null sender: a report has the null
+ * sender itself, so reports never loop), and to the postmaster when
+ * delivery.fail_report_copy is on.  The report is an ordinary queued
+ * message: stored durably, then delivered like any other. */
+static void
+send_report (MgDelivery *self,
+             Entry      *entry,
+             MgDsnKind   kind,
+             GArray     *indexes)
+{
+  MgQueueMessage *msg = entry->msg;
+  g_autoptr(GPtrArray) rcpts = g_ptr_array_new_null_terminated (indexes->len, NULL, TRUE);
+  g_autoptr(GPtrArray) replies = g_ptr_array_new_null_terminated (indexes->len, NULL, TRUE);
+  g_autoptr(GBytes) original = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MgQueueMessage) report = NULL;
+  g_autofree char *postmaster = NULL;
+  const char *language = mg_config_get_string (self->config, "delivery.report_language");
+  MgDsnInfo info = { 0 };
+
+  if (indexes->len == 0)
+    return;
+  if (msg->sender == NULL || *msg->sender == '\0')
+    {
+      MG_TRACE (msg->id, "no delivery report: the sender is null");
+      return;
+    }
+
+  for (guint i = 0; i < indexes->len; i++)
+    {
+      MgQueueRcpt *rcpt = g_ptr_array_index (msg->rcpts, g_array_index (indexes, guint, i));
+
+      g_ptr_array_add (rcpts, rcpt->address);
+      g_ptr_array_add (replies, rcpt->last_reply != NULL ? rcpt->last_reply : "");
+    }
+  original = msg->body != NULL ? g_bytes_ref (msg->body)
+                               : mg_queue_read_body (self->shared->queue, msg->id, &error);
+  if (original == NULL)
+    MG_TRACE (msg->id, "report without the original headers: %s", error->message);
+
+  info.kind = kind;
+  info.reporting_mta = helo_name (self->config);
+  info.language = language;
+  info.queue_id = msg->id;
+  info.sender = msg->sender;
+  info.arrival = msg->received_at;
+  info.now = g_get_real_time ();
+  info.original = original;
+
+  report = mg_queue_message_new ();
+  report->id = mg_queue_new_id (self->shared->queue);
+  report->sender = g_strdup ("");
+  report->received_at = info.now;
+  report->body = mg_dsn_build (&info, (const char * const *) rcpts->pdata,
+                               (const char * const *) replies->pdata);
+  report->body_size = g_bytes_get_size (report->body);
+  mg_queue_message_add_rcpt (report, msg->sender);
+  if (kind == MG_DSN_FAILURE && mg_config_get_bool (self->config, "delivery.fail_report_copy"))
+    mg_queue_message_add_rcpt (report, postmaster_address (self->config, &postmaster));
+
+  MG_TRACE (msg->id, "%s report %s to <%s>",
+            kind == MG_DSN_FAILURE ? "failure" : "delay", report->id, msg->sender);
+  if (report->rcpts->len > 1)
+    MG_TRACE (msg->id, "report %s copied to <%s>", report->id,
+              ((MgQueueRcpt *) g_ptr_array_index (report->rcpts, 1))->address);
+  mg_log_event (MG_LOG_FAIL, msg->id, "from", msg->sender, "status",
+                kind == MG_DSN_FAILURE ? "reported" : "delay-warned",
+                "report", report->id, NULL);
+  mg_queue_submit (self->shared->queue, report, self->context,
+                   on_report_stored_cb, shared_ref (self->shared));
+}
+
+static void
+report_failures (MgDelivery *self,
+                 Entry      *entry)
+{
+  send_report (self, entry, MG_DSN_FAILURE, entry->round_failed);
+  g_array_set_size (entry->round_failed, 0);
+}
+
+/* R-3.7: the optional delay warning, once per message (per run). */
+static void
+maybe_warn_delay (MgDelivery *self,
+                  Entry      *entry,
+                  gint64      now)
+{
+  gint64 after = mg_config_get_int (self->config, "delivery.delay_warning");
+
+  if (after <= 0 || entry->warned || now - entry->msg->received_at < after * G_USEC_PER_SEC)
+    return;
+  entry->warned = TRUE;
+  send_report (self, entry, MG_DSN_DELAY, entry->round_deferred);
 }
 
 /* Every job of @entry's round is back: remove, retry later, or go on. */
@@ -992,6 +1438,8 @@ finalize_entry (MgDelivery *self,
   MgQueueMessage *msg = entry->msg;
   gint64 now = g_get_real_time ();
   gint64 interval, limit, delay;
+
+  report_failures (self, entry);
 
   if (all_final (msg))
     {
@@ -1016,9 +1464,11 @@ finalize_entry (MgDelivery *self,
   if (now - msg->first_failure >= limit * G_USEC_PER_SEC)
     {
       expire_entry (self, entry);
+      report_failures (self, entry);
       remove_entry (self, entry, TRUE);
       return;
     }
+  maybe_warn_delay (self, entry, now);
 
   interval = config_uint (self->config, "delivery.retry_interval");
   delay = retry_delay (interval, msg->attempts);
@@ -1063,20 +1513,25 @@ apply_item (MgDelivery *self,
           rcpt->state = MG_RCPT_STATE_DELIVERED;
           self->n_delivered++;
           MG_TRACE (msg->id, "delivered to <%s> via %s: %s", rcpt->address, relay, reply);
-          g_message ("%s: to=<%s> relay=%s status=sent (%s)", msg->id, rcpt->address, relay, reply);
+          mg_log_event (MG_LOG_SENDER, msg->id, "from", msg->sender, "to", rcpt->address,
+                        "relay", relay, "status", "sent", "reply", reply, NULL);
           break;
         case MG_SMTP_OUTCOME_PERMFAIL:
-          /* DSN bounces come with a later issue; the log records it */
           rcpt->state = MG_RCPT_STATE_FAILED;
+          g_array_append_val (entry->round_failed, index);
           self->n_failed++;
           MG_TRACE (msg->id, "failed <%s>: %s", rcpt->address, reply);
-          g_message ("%s: to=<%s> relay=%s status=bounced (%s)", msg->id, rcpt->address, relay, reply);
+          mg_log_event (MG_LOG_SENDER, msg->id, "from", msg->sender, "to", rcpt->address,
+                        "relay", relay, "status", "bounced", "reply", reply, NULL);
+          mg_log_event (MG_LOG_FAIL, msg->id, "from", msg->sender, "to", rcpt->address,
+                        "relay", relay, "status", "bounced", "reply", reply, NULL);
           break;
         case MG_SMTP_OUTCOME_TEMPFAIL:
         case MG_SMTP_OUTCOME_PENDING:
         default:
           note_deferred (entry, index, reply, item->answered);
-          g_message ("%s: to=<%s> relay=%s status=deferred (%s)", msg->id, rcpt->address, relay, reply);
+          mg_log_event (MG_LOG_SENDER, msg->id, "from", msg->sender, "to", rcpt->address,
+                        "relay", relay, "status", "deferred", "reply", reply, NULL);
           break;
         }
     }
@@ -1208,7 +1663,8 @@ collect_entry (MgDelivery *self,
           MG_TRACE (msg->id, "%s", why);
           set_last_reply (rcpt, why);
           note_deferred (entry, i, why, FALSE);
-          g_message ("%s: to=<%s> relay=none status=deferred (%s)", msg->id, rcpt->address, why);
+          mg_log_event (MG_LOG_SENDER, msg->id, "from", msg->sender, "to", rcpt->address,
+                        "relay", "none", "status", "deferred", "reply", why, NULL);
           continue;
         }
 
@@ -1363,6 +1819,71 @@ tick_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* ---- DNS and our own addresses ---------------------------------------------------- */
+
+/* (Re)creates the resolver when dns.forwarder changed.  A resolver that
+ * cannot be set up is logged; MX hops then wait (temporary failure). */
+static void
+update_resolver (MgDelivery *self)
+{
+  const char *forwarder = mg_config_get_string (self->config, "dns.forwarder");
+  g_autoptr(GError) error = NULL;
+  MgResolver *resolver, *old;
+
+  if (forwarder == NULL)
+    forwarder = "";
+  g_mutex_lock (&self->shared->lock);
+  resolver = self->shared->resolver;
+  if (resolver != NULL && g_str_equal (mg_resolver_get_forwarder (resolver), forwarder))
+    {
+      g_mutex_unlock (&self->shared->lock);
+      return;
+    }
+  g_mutex_unlock (&self->shared->lock);
+
+  resolver = mg_resolver_new (forwarder, &error);
+  if (resolver == NULL)
+    g_warning ("delivery: DNS resolver (dns.forwarder \"%s\"): %s", forwarder, error->message);
+
+  g_mutex_lock (&self->shared->lock);
+  old = self->shared->resolver;
+  self->shared->resolver = resolver;
+  g_mutex_unlock (&self->shared->lock);
+  g_clear_pointer (&old, mg_resolver_unref);
+}
+
+void
+mg_delivery_set_local_addresses (MgDelivery         *self,
+                                 const char * const *bound)
+{
+  g_autoptr(GPtrArray) local = g_ptr_array_new_with_free_func (g_object_unref);
+  GPtrArray *old;
+
+  g_return_if_fail (self != NULL);
+
+  for (guint i = 0; bound != NULL && bound[i] != NULL; i++)
+    {
+      const char *colon = strrchr (bound[i], ':');
+      g_autofree char *host = NULL;
+      g_autoptr(GInetAddress) address = NULL;
+      guint64 port = 0;
+
+      if (colon == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &port, NULL))
+        continue;
+      host = g_strndup (bound[i], (gsize) (colon - bound[i]));
+      g_strstrip (g_strdelimit (host, "[]", ' '));
+      address = g_inet_address_new_from_string (host);
+      if (address != NULL)
+        g_ptr_array_add (local, g_inet_socket_address_new (address, (guint16) port));
+    }
+
+  g_mutex_lock (&self->shared->lock);
+  old = self->shared->local;
+  self->shared->local = g_steal_pointer (&local);
+  g_mutex_unlock (&self->shared->lock);
+  g_ptr_array_unref (old);
+}
+
 /* ---- public API ---------------------------------------------------------------------- */
 
 MgDelivery *
@@ -1387,6 +1908,7 @@ mg_delivery_new (MgQueue    *queue,
   g_source_set_callback (self->tick, tick_cb, self, NULL);
   g_source_set_name (self->tick, "mg-delivery-tick");
   g_source_attach (self->tick, self->context);
+  update_resolver (self);
   return self;
 }
 
@@ -1428,6 +1950,7 @@ mg_delivery_set_config (MgDelivery *self,
   mg_config_ref (config);
   mg_config_unref (self->config);
   self->config = config;
+  update_resolver (self);
   if (self->pool != NULL)
     g_thread_pool_set_max_threads (self->pool, config_uint (config, "delivery.workers"), NULL);
   schedule_dispatch (self);
@@ -1578,6 +2101,37 @@ mg_delivery_list (MgDelivery *self)
   for (GList *l = self->entries.head; l != NULL; l = l->next)
     g_ptr_array_add (list, mg_queue_message_ref (((Entry *) l->data)->msg));
   return list;
+}
+
+MgQueueMessage *
+mg_delivery_lookup (MgDelivery *self,
+                    const char *id)
+{
+  Entry *entry;
+
+  g_return_val_if_fail (self != NULL && id != NULL, NULL);
+
+  entry = g_hash_table_lookup (self->by_id, id);
+  return entry != NULL ? mg_queue_message_ref (entry->msg) : NULL;
+}
+
+char *
+mg_delivery_read_headers (MgDelivery  *self,
+                          const char  *id,
+                          GError     **error)
+{
+  g_autoptr(GBytes) body = NULL;
+  const char *data, *end;
+  gsize len = 0;
+
+  g_return_val_if_fail (self != NULL && id != NULL, NULL);
+
+  body = mg_queue_read_body (self->shared->queue, id, error);
+  if (body == NULL)
+    return NULL;
+  data = g_bytes_get_data (body, &len);
+  end = g_strstr_len (data, (gssize) len, "\r\n\r\n");
+  return g_strndup (data, end != NULL ? (gsize) (end - data) + 2 : len);
 }
 
 guint

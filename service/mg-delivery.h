@@ -36,6 +36,12 @@ void        mg_delivery_free       (MgDelivery     *self);
 void        mg_delivery_set_config (MgDelivery     *self,
                                     MgConfig       *config);
 
+/* R-3.4: this server's bound listeners ("ADDR:PORT", "[ADDR]:PORT" as
+ * mg_daemon_get_bound gives them); a next hop resolving to one of them
+ * fails permanently (mail would loop). */
+void        mg_delivery_set_local_addresses (MgDelivery         *self,
+                                             const char * const *bound);
+
 /* Load the queue (first start only) and begin dispatching. */
 gboolean    mg_delivery_start      (MgDelivery     *self,
                                     GError        **error);
@@ -55,6 +61,15 @@ gboolean    mg_delivery_flush      (MgDelivery     *self,
 /* Snapshot of the queued messages (MgQueueMessage* refs, no bodies),
  * oldest first. */
 GPtrArray  *mg_delivery_list       (MgDelivery     *self);
+
+/* (transfer full) (nullable): the queued message @id (no body). */
+MgQueueMessage *mg_delivery_lookup (MgDelivery   *self,
+                                    const char   *id);
+/* (transfer full): the header section of @id's stored body (CRLF lines,
+ * up to the blank line), or NULL with @error set. */
+char       *mg_delivery_read_headers (MgDelivery *self,
+                                      const char *id,
+                                      GError    **error);
 
 /* Counters for status */
 guint       mg_delivery_n_queued    (MgDelivery    *self);

@@ -225,3 +225,96 @@ mg_log_event (MgLogKind   kind,
       g_log_writer_journald (G_LOG_LEVEL_INFO, fields, G_N_ELEMENTS (fields), NULL);
     }
 }
+
+/* ---- reading back ---- */
+
+gboolean
+mg_log_kind_from_name (const char *name,
+                       MgLogKind  *kind_out)
+{
+  for (guint k = 0; k < MG_LOG_N_KINDS; k++)
+    if (g_strcmp0 (kind_names[k], name) == 0)
+      {
+        *kind_out = k;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* "STAMP QUEUE_ID: kind: ..." */
+static gboolean
+line_is_about (const char *line,
+               const char *queue_id)
+{
+  const char *rest = strchr (line, ' ');
+  gsize len = strlen (queue_id);
+
+  return rest != NULL && strncmp (rest + 1, queue_id, len) == 0 && rest[1 + len] == ':';
+}
+
+/* Appends the lines of @path (all, or those about @queue_id). */
+static void
+read_lines (const char *path,
+            const char *queue_id,
+            GPtrArray  *lines)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) split = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return;   /* not rotated that far yet */
+  split = g_strsplit (text, "\n", -1);
+  for (guint i = 0; split[i] != NULL; i++)
+    {
+      if (split[i][0] == '\0')
+        continue;
+      if (queue_id != NULL && !line_is_about (split[i], queue_id))
+        continue;
+      g_ptr_array_add (lines, g_strdup (split[i]));
+    }
+}
+
+/* The time stamp is the first word; all stamps of one host share a zone. */
+static gint
+compare_stamps (gconstpointer a,
+                gconstpointer b)
+{
+  const char *la = *(const char * const *) a;
+  const char *lb = *(const char * const *) b;
+  gsize na = strcspn (la, " "), nb = strcspn (lb, " ");
+  int c = strncmp (la, lb, MIN (na, nb));
+
+  return c != 0 ? c : (int) na - (int) nb;
+}
+
+GPtrArray *
+mg_log_read (MgLogKind   kind,
+             const char *queue_id,
+             guint       max_lines)
+{
+  g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  guint keep;
+
+  g_return_val_if_fail (kind <= MG_LOG_N_KINDS, NULL);
+
+  g_mutex_lock (&log_lock);
+  keep = queue_id != NULL ? keep_files : MIN (keep_files, 1);
+  for (guint k = 0; opened && k < MG_LOG_N_KINDS; k++)
+    {
+      if (kind != MG_LOG_N_KINDS && k != kind)
+        continue;
+      for (guint i = keep; i > 0; i--)       /* oldest first */
+        g_ptr_array_add (paths, g_strdup_printf ("%s.%u", files[k].path, i));
+      g_ptr_array_add (paths, g_strdup (files[k].path));
+    }
+  g_mutex_unlock (&log_lock);
+
+  for (guint i = 0; i < paths->len; i++)
+    read_lines (g_ptr_array_index (paths, i), queue_id, lines);
+  g_ptr_array_sort (lines, compare_stamps);   /* stable: file order kept on ties */
+
+  if (max_lines > 0 && lines->len > max_lines)
+    g_ptr_array_remove_range (lines, 0, lines->len - max_lines);
+  return g_steal_pointer (&lines);
+}

@@ -45,5 +45,19 @@ void     mg_log_event  (MgLogKind    kind,
                         ...) G_GNUC_NULL_TERMINATED;
 
 const char *mg_log_kind_name (MgLogKind kind);   /* "accept", "receive", "sender", "fail" */
+/* The inverse; FALSE for an unknown name. */
+gboolean    mg_log_kind_from_name (const char *name,
+                                   MgLogKind  *kind_out);
+
+/* Reading back ("mailgatectl log"): lines without their "\n", oldest
+ * first, from the files of @kind (MG_LOG_N_KINDS: every kind, merged by
+ * time stamp).  @queue_id NULL: the last @max_lines lines (the current
+ * and the last rotated file are read).  Otherwise every line about
+ * @queue_id in the current and all rotated files (@max_lines 0: no
+ * limit, else the last @max_lines of them).  Empty when the logs are not
+ * open.  (transfer full) */
+GPtrArray  *mg_log_read      (MgLogKind   kind,
+                              const char *queue_id,
+                              guint       max_lines);
 
 G_END_DECLS

@@ -10,6 +10,20 @@
  * over unchanged, write replies, and park a connection while its message is
  * being made durable.
  *
+ * TLS (R-1.1, R-1.2): OpenSSL runs on the connection's descriptor
+ * (mg-tls.c).  After the 220 to STARTTLS, whatever the client pipelined
+ * behind the command is discarded, never executed over TLS
+ * (CVE-2011-0411); implicit-TLS listeners hand-shake before the greeting.
+ * The certificate is reloaded when tls.cert / tls.key or the files change.
+ *
+ * AUTH (R-2.5): a line that may check a password (PBKDF2 takes a while on
+ * purpose) is handed with its session to a small thread pool while the
+ * connection waits, so one login never stalls the other sessions; the
+ * trace shows "AUTH MECH ****" and never the credentials.  Failed logins
+ * are counted per client address; each 535 is
+ * held back for auth.failure_delay doubled per earlier failure, and a client
+ * past auth.max_failures is refused AUTH (421) for AUTH_FAILURE_WINDOW_S.
+ *
  * Ownership: MgReceiver owns the thread, its GMainContext, the listener set
  * and the list of connections.  A Conn is reference counted because a queue
  * commit may finish after the client has gone away: the message is durable
@@ -27,9 +41,12 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <glib/gstdio.h>
+
 #include "mg-log.h"
 #include "mg-receiver.h"
 #include "mg-smtp-session.h"
+#include "mg-tls.h"
 #include "mg-trace.h"
 
 #define MAX_COMMAND_LINE   1000          /* octets before CRLF; longer: 500 5.5.2 */
@@ -37,6 +54,10 @@
 #define MAX_OUT_PENDING    (256 * 1024)  /* stop reading while this much is unsent */
 #define LISTEN_BACKLOG     1024
 #define RESOLVE_TIMEOUT_S  10
+#define AUTH_FAILURE_WINDOW_S  (15 * 60)   /* failed logins are forgotten after this */
+#define AUTH_MAX_DELAY_S       30          /* cap of the growing delay (unless the base is higher) */
+#define AUTH_MAX_CLIENTS       65536       /* bound of the failure table */
+#define AUTH_THREADS           4           /* password checks at once */
 
 /* ---- listener sets ---------------------------------------------------- */
 
@@ -44,6 +65,7 @@ typedef struct
 {
   char    *address;   /* spec address: "*", "127.0.0.1", "::1" */
   guint16  port;      /* spec port (0 = any) */
+  gboolean tls;       /* implicit TLS */
   GSocket *socket;    /* listening, non-blocking */
 } Listener;
 
@@ -80,6 +102,7 @@ find_reusable (MgListenerSet        *reuse,
     {
       Listener *l = g_ptr_array_index (reuse->listeners, i);
 
+      /* the TLS flag may change: it belongs to the new Listener, not the socket */
       if (l->port == spec->port && g_strcmp0 (l->address, spec->address) == 0)
         return l->socket;
     }
@@ -189,6 +212,7 @@ mg_receiver_bind (GPtrArray      *specs,
 
       listener->address = g_strdup (spec->address);
       listener->port = spec->port;
+      listener->tls = spec->tls;
       g_ptr_array_add (set->listeners, listener);
 
       if (existing != NULL)
@@ -250,6 +274,11 @@ struct _MgReceiver
   GList                *conns;          /* Conn* (one ref each) */
   guint                 n_pending_commits;
   gboolean              stopping;
+  MgTlsServer          *tls;            /* nullable: no certificate configured / loadable */
+  char                 *tls_failed;     /* "cert\nkey" whose loading failed last (warn once) */
+  GHashTable           *auth_failures;  /* client IP -> AuthFailures* (failures_lock) */
+  GMutex                failures_lock;  /* auth_failures is read by the auth threads */
+  GThreadPool          *auth_pool;      /* AuthJob*: lines that may check a password */
 
   /* any thread (atomics): */
   guint                 n_sessions;
@@ -258,9 +287,19 @@ struct _MgReceiver
   gboolean              running;
 };
 
+typedef struct
+{
+  guint   count;
+  gint64  last;       /* monotonic µs of the last failure */
+} AuthFailures;
+
 typedef enum
 {
   CONN_RESOLVING,     /* waiting for the client's verified host name */
+  CONN_HANDSHAKE,     /* TLS handshake (implicit TLS or after STARTTLS) */
+  CONN_TLS_START,     /* 220 to STARTTLS being flushed; input discarded */
+  CONN_AUTH_DELAY,    /* a 535 held back */
+  CONN_AUTH_CHECK,    /* an auth thread runs the session on one line */
   CONN_COMMANDS,
   CONN_DATA,
   CONN_COMMIT,        /* waiting for the queue */
@@ -276,7 +315,11 @@ struct _Conn
   GSource         *read_source;
   GSource         *write_source;
   GSource         *resolve_timeout;
+  GSource         *delay_source;
   GCancellable    *cancellable;
+  SSL             *ssl;             /* nullable: plain text */
+  MgTlsServer     *tls;             /* the context @ssl came from */
+  gboolean         implicit_tls;
   MgSmtpSession   *session;
   MgConfig        *config;
   GList           *link;            /* in receiver->conns */
@@ -307,6 +350,10 @@ static void conn_process      (Conn *conn);
 static void conn_flush        (Conn *conn);
 static void conn_close        (Conn *conn);
 static void conn_update_read  (Conn *conn);
+static void conn_auth_failed  (Conn *conn);
+static void conn_begin_session (Conn *conn);
+static void conn_start_resolve (Conn *conn);
+static gboolean needs_host_name (MgConfig *config);
 
 static Conn *
 conn_ref (Conn *conn)
@@ -324,6 +371,8 @@ conn_unref (Conn *conn)
   g_assert (conn->read_source == NULL && conn->write_source == NULL);
   g_clear_pointer (&conn->session, mg_smtp_session_free);
   g_clear_pointer (&conn->config, mg_config_unref);
+  g_clear_pointer (&conn->ssl, SSL_free);
+  g_clear_pointer (&conn->tls, mg_tls_server_unref);
   g_clear_object (&conn->socket);
   g_clear_object (&conn->cancellable);
   g_clear_object (&conn->client);
@@ -371,6 +420,96 @@ send_best_effort (GSocket    *socket,
 
 /* ---- reading and writing ---------------------------------------------- */
 
+/* Receive into @buffer: plain or through TLS.  Returns >0 bytes, 0 when
+ * the peer closed, -1 on error (@error set), or -2 when nothing is there
+ * yet (would block). */
+static gssize
+conn_receive (Conn    *conn,
+              char    *buffer,
+              gsize    len,
+              GError **error)
+{
+  g_autofree char *tls_error = NULL;
+  gssize n;
+  gsize got = 0;
+
+  if (conn->ssl == NULL)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      n = g_socket_receive (conn->socket, buffer, len, NULL, &local_error);
+      if (n < 0 && g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return -2;
+      if (n < 0)
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return n;
+    }
+
+  switch (mg_tls_read (conn->ssl, buffer, len, &got, &tls_error))
+    {
+    case MG_TLS_IO_OK:
+      return (gssize) got;
+    case MG_TLS_IO_WANT_READ:
+    case MG_TLS_IO_WANT_WRITE:
+      return -2;
+    case MG_TLS_IO_CLOSED:
+      return 0;
+    case MG_TLS_IO_ERROR:
+    default:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "TLS: %s", tls_error);
+      return -1;
+    }
+}
+
+/* Send: plain or through TLS.  Returns bytes sent, -2 would block, -1 error. */
+static gssize
+conn_send (Conn        *conn,
+           const char  *data,
+           gsize        len,
+           GError     **error)
+{
+  g_autofree char *tls_error = NULL;
+  gsize done = 0;
+
+  if (conn->ssl == NULL)
+    {
+      g_autoptr(GError) local_error = NULL;
+      gssize n = g_socket_send (conn->socket, data, len, NULL, &local_error);
+
+      if (n < 0 && g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return -2;
+      if (n < 0)
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return n;
+    }
+
+  switch (mg_tls_write (conn->ssl, data, len, &done, &tls_error))
+    {
+    case MG_TLS_IO_OK:
+      return (gssize) done;
+    case MG_TLS_IO_WANT_READ:
+    case MG_TLS_IO_WANT_WRITE:
+      return -2;
+    case MG_TLS_IO_CLOSED:
+    case MG_TLS_IO_ERROR:
+    default:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "TLS: %s",
+                   tls_error != NULL ? tls_error : "connection closed");
+      return -1;
+    }
+}
+
+/* A one-line farewell on a connection we drop (TLS-aware). */
+static void
+conn_send_best_effort (Conn       *conn,
+                       const char *text)
+{
+  if (conn->ssl == NULL || SSL_is_init_finished (conn->ssl))
+    conn_send (conn, text, strlen (text), NULL);
+}
+
+static void conn_handshake (Conn *conn);
+
 static gboolean
 on_conn_readable_cb (GSocket      *socket,
                      GIOCondition  condition,
@@ -381,11 +520,19 @@ on_conn_readable_cb (GSocket      *socket,
   gssize n;
   guint old_len = conn->in->len;
 
+  if (conn->state == CONN_HANDSHAKE)
+    {
+      conn_ref (conn);
+      conn_handshake (conn);
+      conn_unref (conn);
+      return G_SOURCE_CONTINUE;
+    }
+
   g_byte_array_set_size (conn->in, old_len + READ_CHUNK);
-  n = g_socket_receive (socket, (char *) conn->in->data + old_len, READ_CHUNK, NULL, &error);
+  n = conn_receive (conn, (char *) conn->in->data + old_len, READ_CHUNK, &error);
   g_byte_array_set_size (conn->in, old_len + MAX (n, 0));
 
-  if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+  if (n == -2)
     return G_SOURCE_CONTINUE;
   if (n <= 0)
     {
@@ -397,6 +544,18 @@ on_conn_readable_cb (GSocket      *socket,
   conn->last_activity = g_get_monotonic_time ();
   conn_ref (conn);
   conn_process (conn);
+  /* a TLS record may hold more than we took: OpenSSL has it, not the socket */
+  while (conn->ssl != NULL && SSL_pending (conn->ssl) > 0 && conn->read_source != NULL &&
+         (conn->state == CONN_COMMANDS || conn->state == CONN_DATA))
+    {
+      old_len = conn->in->len;
+      g_byte_array_set_size (conn->in, old_len + READ_CHUNK);
+      n = conn_receive (conn, (char *) conn->in->data + old_len, READ_CHUNK, NULL);
+      g_byte_array_set_size (conn->in, old_len + MAX (n, 0));
+      if (n <= 0)
+        break;
+      conn_process (conn);
+    }
   conn_unref (conn);
   return G_SOURCE_CONTINUE;
 }
@@ -409,7 +568,10 @@ on_conn_writable_cb (GSocket      *socket,
   Conn *conn = user_data;
 
   conn_ref (conn);
-  conn_flush (conn);
+  if (conn->state == CONN_HANDSHAKE)
+    conn_handshake (conn);
+  else
+    conn_flush (conn);
   conn_unref (conn);
   return G_SOURCE_CONTINUE;
 }
@@ -441,7 +603,8 @@ detach_source (GSource **slot)
 static void
 conn_update_read (Conn *conn)
 {
-  gboolean want = (conn->state == CONN_COMMANDS || conn->state == CONN_DATA) &&
+  gboolean want = (conn->state == CONN_COMMANDS || conn->state == CONN_DATA ||
+                   conn->state == CONN_HANDSHAKE) &&
                   conn->out->len - conn->out_pos < MAX_OUT_PENDING;
 
   if (want && conn->read_source == NULL)
@@ -450,19 +613,28 @@ conn_update_read (Conn *conn)
     detach_source (&conn->read_source);
 }
 
+static void conn_start_tls (Conn *conn);
+
 static void
 conn_flush (Conn *conn)
 {
   if (conn->state == CONN_CLOSED)
     return;
+  if (conn->state == CONN_AUTH_DELAY)
+    {
+      /* the 535 waits for its delay; the timer flushes it */
+      detach_source (&conn->write_source);
+      conn_update_read (conn);
+      return;
+    }
 
   while (conn->out_pos < conn->out->len)
     {
       g_autoptr(GError) error = NULL;
-      gssize n = g_socket_send (conn->socket, conn->out->str + conn->out_pos,
-                                conn->out->len - conn->out_pos, NULL, &error);
+      gssize n = conn_send (conn, conn->out->str + conn->out_pos,
+                            conn->out->len - conn->out_pos, &error);
 
-      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+      if (n == -2)
         {
           if (conn->write_source == NULL)
             attach_socket_source (conn, &conn->write_source, G_IO_OUT, on_conn_writable_cb);
@@ -487,6 +659,11 @@ conn_flush (Conn *conn)
       conn_close (conn);
       return;
     }
+  if (conn->state == CONN_TLS_START)
+    {
+      conn_start_tls (conn);
+      return;
+    }
   conn_update_read (conn);
 }
 
@@ -501,7 +678,10 @@ conn_close (Conn *conn)
   detach_source (&conn->read_source);
   detach_source (&conn->write_source);
   detach_source (&conn->resolve_timeout);
+  detach_source (&conn->delay_source);
   g_cancellable_cancel (conn->cancellable);
+  if (conn->ssl != NULL && SSL_is_init_finished (conn->ssl))
+    SSL_shutdown (conn->ssl);   /* close_notify, best effort: a clean end for the client */
   g_socket_close (conn->socket, NULL);
   MG_TRACE (conn->tag, "connection closed");
 
@@ -510,6 +690,275 @@ conn_close (Conn *conn)
   conn->link = NULL;
   g_atomic_int_add (&self->n_sessions, -1);
   conn_unref (conn);   /* the list's reference */
+}
+
+/* ---- TLS (R-1.1, R-1.2) --------------------------------------------------- */
+
+/* "path inode size mtime" of both files: what a failed load is remembered by. */
+static char *
+describe_tls_files (const char *cert,
+                    const char *key)
+{
+  GStatBuf a = { 0 }, b = { 0 };
+
+  g_stat (cert, &a);
+  g_stat (key, &b);
+  return g_strdup_printf ("%s %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT "\n"
+                          "%s %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT,
+                          cert, (guint64) a.st_ino, (gint64) a.st_size, (gint64) a.st_mtime,
+                          key, (guint64) b.st_ino, (gint64) b.st_size, (gint64) b.st_mtime);
+}
+
+/* Keep the server context in step with tls.cert / tls.key and the files:
+ * a changed file is loaded again; a failed load keeps the previous
+ * certificate for the same files and is reported once. */
+static void
+receiver_refresh_tls (MgReceiver *self,
+                      MgConfig   *config)
+{
+  const char *cert = mg_config_get_string (config, "tls.cert");
+  const char *key = mg_config_get_string (config, "tls.key");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+  MgTlsServer *loaded;
+
+  if (*cert == '\0' || *key == '\0')
+    {
+      if (self->tls != NULL)
+        MG_TRACE ("receiver", "TLS off: tls.cert / tls.key not set");
+      g_clear_pointer (&self->tls, mg_tls_server_unref);
+      return;
+    }
+  if (self->tls != NULL && !mg_tls_server_is_stale (self->tls, cert, key))
+    return;
+
+  /* files that failed to load are tried again only once they change */
+  id = describe_tls_files (cert, key);
+  if (g_strcmp0 (self->tls_failed, id) == 0)
+    return;
+  loaded = mg_tls_server_new (cert, key, &error);
+  if (loaded == NULL)
+    {
+      g_warning ("TLS: %s", error->message);
+      MG_TRACE ("receiver", "TLS certificate not loaded: %s", error->message);
+      g_free (self->tls_failed);
+      self->tls_failed = g_steal_pointer (&id);
+      return;
+    }
+  MG_TRACE ("receiver", "TLS certificate loaded from %s", cert);
+  g_clear_pointer (&self->tls_failed, g_free);
+  g_clear_pointer (&self->tls, mg_tls_server_unref);
+  self->tls = loaded;
+}
+
+static void
+conn_handshake_done (Conn *conn)
+{
+  g_autofree char *description = mg_tls_describe (conn->ssl);
+
+  conn->last_activity = g_get_monotonic_time ();
+  detach_source (&conn->write_source);
+  if (conn->implicit_tls)
+    {
+      MG_TRACE (conn->tag, "TLS established: %s", description);
+      if (conn->client != NULL && needs_host_name (conn->config))
+        {
+          detach_source (&conn->read_source);
+          conn_start_resolve (conn);
+        }
+      else
+        conn_begin_session (conn);
+      return;
+    }
+  mg_smtp_session_tls_started (conn->session, description);
+  conn->state = CONN_COMMANDS;
+  conn_process (conn);
+}
+
+static void
+conn_handshake (Conn *conn)
+{
+  g_autofree char *error = NULL;
+
+  switch (mg_tls_handshake (conn->ssl, &error))
+    {
+    case MG_TLS_IO_OK:
+      conn_handshake_done (conn);
+      return;
+    case MG_TLS_IO_WANT_READ:
+      detach_source (&conn->write_source);
+      conn_update_read (conn);
+      return;
+    case MG_TLS_IO_WANT_WRITE:
+      if (conn->write_source == NULL)
+        attach_socket_source (conn, &conn->write_source, G_IO_OUT, on_conn_writable_cb);
+      return;
+    case MG_TLS_IO_CLOSED:
+    case MG_TLS_IO_ERROR:
+    default:
+      MG_TRACE (conn->tag, "TLS handshake failed: %s", error != NULL ? error : "connection closed");
+      conn_close (conn);
+      return;
+    }
+}
+
+/* The 220 to STARTTLS is out (or the connection is on an implicit-TLS
+ * listener): attach OpenSSL to the socket and shake hands. */
+static void
+conn_start_tls (Conn *conn)
+{
+  MgReceiver *self = conn->receiver;
+
+  g_byte_array_set_size (conn->in, 0);   /* CVE-2011-0411 */
+  if (self->tls == NULL)
+    {
+      MG_TRACE (conn->tag, "TLS unavailable: no certificate loaded");
+      conn_close (conn);
+      return;
+    }
+  conn->tls = mg_tls_server_ref (self->tls);
+  conn->ssl = mg_tls_server_new_ssl (conn->tls, g_socket_get_fd (conn->socket));
+  if (conn->ssl == NULL)
+    {
+      MG_TRACE (conn->tag, "TLS unavailable: cannot create a TLS connection");
+      conn_close (conn);
+      return;
+    }
+  conn->state = CONN_HANDSHAKE;
+  conn_handshake (conn);
+}
+
+/* ---- failed logins (R-2.5) -------------------------------------------- */
+
+/* Failed logins are counted per IPv4 address and per IPv6 /64 (one
+ * client usually holds a whole /64 and could rotate through it). */
+static char *
+conn_client_key (Conn *conn)
+{
+  static const guint8 v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+  g_autoptr(GInetAddress) prefix = NULL;
+  g_autofree char *text = NULL;
+  guint8 bytes[16];
+
+  if (conn->client == NULL)
+    return g_strdup ("?");
+  if (g_inet_address_get_family (conn->client) != G_SOCKET_FAMILY_IPV6 ||
+      memcmp (g_inet_address_to_bytes (conn->client), v4_mapped, sizeof v4_mapped) == 0)
+    return g_inet_address_to_string (conn->client);
+
+  memcpy (bytes, g_inet_address_to_bytes (conn->client), sizeof bytes);
+  memset (bytes + 8, 0, 8);
+  prefix = g_inet_address_new_from_bytes (bytes, G_SOCKET_FAMILY_IPV6);
+  text = g_inet_address_to_string (prefix);
+  return g_strconcat (text, "/64", NULL);
+}
+
+/* Called with failures_lock held. */
+static AuthFailures *
+lookup_failures (MgReceiver *self,
+                 const char *key)
+{
+  AuthFailures *entry = g_hash_table_lookup (self->auth_failures, key);
+
+  if (entry != NULL &&
+      g_get_monotonic_time () - entry->last > (gint64) AUTH_FAILURE_WINDOW_S * G_USEC_PER_SEC)
+    {
+      g_hash_table_remove (self->auth_failures, key);
+      return NULL;
+    }
+  return entry;
+}
+
+/* MgSmtpAuthFailuresFunc for the session */
+static guint
+auth_failures_cb (gpointer user_data)
+{
+  Conn *conn = user_data;
+  g_autofree char *key = conn_client_key (conn);
+  AuthFailures *entry;
+  guint count;
+
+  g_mutex_lock (&conn->receiver->failures_lock);
+  entry = lookup_failures (conn->receiver, key);
+  count = entry != NULL ? entry->count : 0;
+  g_mutex_unlock (&conn->receiver->failures_lock);
+  return count;
+}
+
+/* Called with failures_lock held. */
+static void
+prune_failures (MgReceiver *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+  gint64 now = g_get_monotonic_time ();
+
+  g_hash_table_iter_init (&iter, self->auth_failures);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      AuthFailures *entry = value;
+
+      if (now - entry->last > (gint64) AUTH_FAILURE_WINDOW_S * G_USEC_PER_SEC)
+        g_hash_table_iter_remove (&iter);
+    }
+  if (g_hash_table_size (self->auth_failures) > AUTH_MAX_CLIENTS)
+    {
+      MG_TRACE ("receiver", "failed-login table full: forgetting %u clients",
+                g_hash_table_size (self->auth_failures));
+      g_hash_table_remove_all (self->auth_failures);
+    }
+}
+
+static gboolean
+on_auth_delay_done_cb (gpointer user_data)
+{
+  Conn *conn = user_data;
+
+  g_clear_pointer (&conn->delay_source, g_source_unref);
+  conn->state = CONN_COMMANDS;
+  conn_ref (conn);
+  conn_process (conn);
+  conn_unref (conn);
+  return G_SOURCE_REMOVE;
+}
+
+/* A 535 is in conn->out: count the failure, hold the reply back. */
+static void
+conn_auth_failed (Conn *conn)
+{
+  MgReceiver *self = conn->receiver;
+  g_autofree char *key = conn_client_key (conn);
+  AuthFailures *entry;
+  gint64 base = mg_config_get_int (conn->config, "auth.failure_delay");
+  gint64 max_failures = mg_config_get_int (conn->config, "auth.max_failures");
+  gint64 delay_ms;
+  guint count;
+
+  g_mutex_lock (&self->failures_lock);
+  entry = lookup_failures (self, key);
+  if (entry == NULL)
+    {
+      if (g_hash_table_size (self->auth_failures) >= AUTH_MAX_CLIENTS)
+        prune_failures (self);
+      entry = g_new0 (AuthFailures, 1);
+      g_hash_table_insert (self->auth_failures, g_strdup (key), entry);
+    }
+  count = ++entry->count;
+  entry->last = g_get_monotonic_time ();
+  g_mutex_unlock (&self->failures_lock);
+
+  delay_ms = base * 1000 << MIN (count - 1, 10);
+  delay_ms = MIN (delay_ms, MAX (base, AUTH_MAX_DELAY_S) * 1000);
+  MG_TRACE (conn->tag, "failed login %u from %s: reply delayed %" G_GINT64_FORMAT " ms",
+            count, key, delay_ms);
+  if ((gint64) count == max_failures)
+    MG_TRACE (conn->tag, "client %s throttled: %u failed logins, AUTH refused for %d s",
+              key, count, AUTH_FAILURE_WINDOW_S);
+
+  conn->state = CONN_AUTH_DELAY;
+  conn->delay_source = g_timeout_source_new ((guint) delay_ms);
+  g_source_set_callback (conn->delay_source, on_auth_delay_done_cb, conn, NULL);
+  g_source_attach (conn->delay_source, self->context);
 }
 
 /* ---- feeding the session ---------------------------------------------- */
@@ -602,8 +1051,10 @@ apply_action (Conn         *conn,
       start_commit (conn);
       return FALSE;
     case MG_SMTP_ACTION_START_TLS:
-      /* TLS arrives with the front-door change; the session never asks yet. */
-      conn->state = CONN_CLOSING;
+      conn->state = CONN_TLS_START;
+      return FALSE;
+    case MG_SMTP_ACTION_AUTH_FAILED:
+      conn_auth_failed (conn);
       return FALSE;
     case MG_SMTP_ACTION_CLOSE:
       conn->state = CONN_CLOSING;
@@ -611,6 +1062,109 @@ apply_action (Conn         *conn,
     default:
       g_assert_not_reached ();
     }
+}
+
+/* ---- password checks off the receiver thread (R-2.5) ------------------- */
+
+typedef struct
+{
+  Conn         *conn;      /* a reference */
+  char         *line;
+  gsize         len;
+  gboolean      crlf;
+  GString      *replies;
+  MgSmtpAction  action;
+} AuthJob;
+
+static void
+auth_job_free (AuthJob *job)
+{
+  memset (job->line, 0, job->len);
+  g_free (job->line);
+  g_string_free (job->replies, TRUE);
+  conn_unref (job->conn);
+  g_free (job);
+}
+
+static gboolean
+is_auth_command (const char *line,
+                 gsize       len)
+{
+  return len >= 5 && g_ascii_strncasecmp (line, "AUTH ", 5) == 0;
+}
+
+/* Credentials never reach the trace: "AUTH PLAIN ****", "****". */
+static void
+trace_auth_line (Conn       *conn,
+                 const char *line,
+                 gsize       len)
+{
+  g_autofree char *shown = NULL;
+  const char *mech_end;
+
+  if (!mg_trace_active ())
+    return;
+  if (!is_auth_command (line, len))
+    {
+      mg_trace_protocol (conn->tag, "RECV <-", "****", 4);
+      return;
+    }
+  mech_end = memchr (line + 5, ' ', len - 5);
+  shown = mech_end != NULL
+    ? g_strdup_printf ("%.*s ****", (int) (mech_end - line), line)
+    : g_strndup (line, MIN (len, 64));
+  mg_trace_protocol (conn->tag, "RECV <-", shown, strlen (shown));
+}
+
+static gboolean
+on_auth_job_done_cb (gpointer user_data)
+{
+  AuthJob *job = user_data;
+  Conn *conn = job->conn;
+
+  if (conn->state == CONN_AUTH_CHECK)
+    {
+      gsize before = conn->out->len;
+
+      g_string_append_len (conn->out, job->replies->str, job->replies->len);
+      trace_replies (conn, before);
+      conn->state = CONN_COMMANDS;
+      conn->last_activity = g_get_monotonic_time ();
+      apply_action (conn, job->action);
+      conn_process (conn);
+    }
+  auth_job_free (job);
+  return G_SOURCE_REMOVE;
+}
+
+/* In an auth thread: the session is ours until the result is back. */
+static void
+run_auth_job (gpointer data,
+              gpointer user_data)
+{
+  AuthJob *job = data;
+  MgReceiver *self = user_data;
+
+  job->action = mg_smtp_session_handle_line (job->conn->session, job->line, job->len,
+                                             job->crlf, FALSE, job->replies);
+  g_main_context_invoke (self->context, on_auth_job_done_cb, job);
+}
+
+static void
+start_auth_job (Conn       *conn,
+                const char *line,
+                gsize       len,
+                gboolean    crlf)
+{
+  AuthJob *job = g_new0 (AuthJob, 1);
+
+  job->conn = conn_ref (conn);
+  job->line = g_strndup (line, len);
+  job->len = len;
+  job->crlf = crlf;
+  job->replies = g_string_new (NULL);
+  conn->state = CONN_AUTH_CHECK;
+  g_thread_pool_push (conn->receiver->auth_pool, job, NULL);
 }
 
 /* One command line out of conn->in.  Returns the bytes used, 0 if no
@@ -661,7 +1215,17 @@ feed_command (Conn     *conn,
       crlf = TRUE;
     }
 
-  if (mg_trace_active ())
+  if (mg_smtp_session_in_auth (conn->session) || is_auth_command (start, line_len))
+    {
+      trace_auth_line (conn, start, line_len);
+      if (line_len <= MAX_COMMAND_LINE)
+        {
+          start_auth_job (conn, start, line_len, crlf);
+          *keep_going = FALSE;
+          return lf - start + 1;
+        }
+    }
+  else if (mg_trace_active ())
     mg_trace_protocol (conn->tag, "RECV <-", start, line_len);
 
   before = conn->out->len;
@@ -712,6 +1276,12 @@ conn_process (Conn *conn)
         g_byte_array_remove_range (conn->in, 0, used);
     }
 
+  if (conn->state == CONN_TLS_START && conn->in->len > 0)
+    {
+      /* CVE-2011-0411: nothing sent before the handshake is executed after it */
+      MG_TRACE (conn->tag, "discarding %u octets pipelined after STARTTLS", conn->in->len);
+      g_byte_array_set_size (conn->in, 0);
+    }
   conn_flush (conn);
 }
 
@@ -733,6 +1303,10 @@ conn_begin_session (Conn *conn)
   info.new_id = new_queue_id_cb;
   info.new_id_data = self;
   info.now = 0;
+  info.tls_active = conn->ssl != NULL;
+  info.tls_available = conn->ssl != NULL || self->tls != NULL;
+  info.auth_failures = auth_failures_cb;
+  info.auth_failures_data = conn;
 
   conn->session = mg_smtp_session_new (&info);
   conn->state = CONN_COMMANDS;
@@ -746,6 +1320,10 @@ conn_begin_session (Conn *conn)
 static gboolean
 needs_host_name (MgConfig *config)
 {
+  /* the reverse DNS check needs the verified name */
+  if (mg_config_get_bool (config, "receiver.require_reverse_dns"))
+    return TRUE;
+
   for (guint i = 0; i < config->relay_rules->len; i++)
     {
       const MgRelayRule *rule = g_ptr_array_index (config->relay_rules, i);
@@ -868,7 +1446,8 @@ log_accept (GSocketAddress *remote,
 
 static void
 accept_one (MgReceiver *self,
-            GSocket    *client_socket)
+            GSocket    *client_socket,
+            gboolean    implicit_tls)
 {
   g_autoptr(GSocketAddress) remote = g_socket_get_remote_address (client_socket, NULL);
   g_autoptr(GSocketAddress) local = g_socket_get_local_address (client_socket, NULL);
@@ -877,6 +1456,16 @@ accept_one (MgReceiver *self,
   Conn *conn;
 
   counter_inc (&self->n_connections);
+  receiver_refresh_tls (self, config);
+
+  if (implicit_tls && self->tls == NULL)
+    {
+      /* no certificate, no implicit TLS: nothing sensible to say */
+      MG_TRACE ("receiver", "implicit-TLS connection refused: no certificate loaded");
+      log_accept (remote, local, "refused", "no TLS certificate");
+      g_socket_close (client_socket, NULL);
+      return;
+    }
 
   if (limit > 0 && g_atomic_int_get (&self->n_sessions) >= limit)
     {
@@ -927,7 +1516,12 @@ accept_one (MgReceiver *self,
 
   log_accept (remote, local, "accepted", conn->tag);
 
-  if (conn->client != NULL && needs_host_name (conn->config))
+  if (implicit_tls)
+    {
+      conn->implicit_tls = TRUE;
+      conn_start_tls (conn);
+    }
+  else if (conn->client != NULL && needs_host_name (conn->config))
     conn_start_resolve (conn);
   else
     conn_begin_session (conn);
@@ -939,6 +1533,15 @@ on_listener_readable_cb (GSocket      *socket,
                          gpointer      user_data)
 {
   MgReceiver *self = user_data;
+  gboolean implicit_tls = FALSE;
+
+  for (guint i = 0; self->set != NULL && i < self->set->listeners->len; i++)
+    {
+      Listener *l = g_ptr_array_index (self->set->listeners, i);
+
+      if (l->socket == socket)
+        implicit_tls = l->tls;
+    }
 
   /* Accept everything that is waiting: one wake-up, many clients. */
   for (guint i = 0; i < 256; i++)
@@ -952,7 +1555,7 @@ on_listener_readable_cb (GSocket      *socket,
             g_warning ("accept failed: %s", error->message);
           break;
         }
-      accept_one (self, client);
+      accept_one (self, client, implicit_tls);
     }
   return G_SOURCE_CONTINUE;
 }
@@ -969,13 +1572,22 @@ on_sweep_cb (gpointer user_data)
   gint64 data = mg_config_get_int (config, "receiver.data_timeout") * G_USEC_PER_SEC;
   GList *l = self->conns;
 
+  receiver_refresh_tls (self, config);
+  if (now / G_USEC_PER_SEC % 60 == 0)
+    {
+      g_mutex_lock (&self->failures_lock);
+      prune_failures (self);
+      g_mutex_unlock (&self->failures_lock);
+    }
+
   while (l != NULL)
     {
       Conn *conn = l->data;
       gint64 limit = conn->state == CONN_DATA ? data : idle;
 
       l = l->next;
-      if (conn->state == CONN_COMMIT || now - conn->last_activity < limit)
+      if (conn->state == CONN_COMMIT || conn->state == CONN_AUTH_DELAY ||
+          conn->state == CONN_AUTH_CHECK || now - conn->last_activity < limit)
         continue;
 
       MG_TRACE (conn->tag, "timeout after %" G_GINT64_FORMAT " s", limit / G_USEC_PER_SEC);
@@ -985,7 +1597,7 @@ on_sweep_cb (gpointer user_data)
 
           mg_smtp_session_timeout (conn->session, conn->out);
           trace_replies (conn, before);
-          send_best_effort (conn->socket, conn->out->str + conn->out_pos);
+          conn_send_best_effort (conn, conn->out->str + conn->out_pos);
         }
       conn_close (conn);
     }
@@ -1060,10 +1672,12 @@ install_set (MgReceiver *self,
              gpointer    data)
 {
   MgListenerSet *set = data;
+  g_autoptr(MgConfig) config = receiver_get_config (self);
 
   remove_accept_sources (self);
   g_clear_pointer (&self->set, mg_listener_set_free);   /* sockets not taken over close here */
   self->set = set;
+  receiver_refresh_tls (self, config);
 
   for (guint i = 0; i < set->listeners->len; i++)
     {
@@ -1103,13 +1717,14 @@ shut_down (MgReceiver *self,
     {
       Conn *conn = l->data;
 
-      if (conn->session != NULL && conn->state != CONN_CLOSING && conn->state != CONN_COMMIT)
+      if (conn->session != NULL && conn->state != CONN_CLOSING && conn->state != CONN_COMMIT &&
+          conn->state != CONN_AUTH_CHECK)
         {
           gsize before = conn->out->len;
 
           mg_smtp_session_shutdown (conn->session, conn->out);
           trace_replies (conn, before);
-          send_best_effort (conn->socket, conn->out->str + conn->out_pos);
+          conn_send_best_effort (conn, conn->out->str + conn->out_pos);
         }
       /* A connection waiting for the queue stays until its commit is done:
        * its message must still reach delivery. */
@@ -1136,6 +1751,8 @@ mg_receiver_new (MgQueue              *queue,
   g_mutex_init (&self->lock);
   self->config = mg_config_ref (config);
   self->accept_sources = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
+  self->auth_failures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_mutex_init (&self->failures_lock);
   return self;
 }
 
@@ -1146,6 +1763,10 @@ mg_receiver_free (MgReceiver *self)
     return;
   mg_receiver_stop (self);
   g_ptr_array_unref (self->accept_sources);
+  g_clear_pointer (&self->auth_failures, g_hash_table_unref);
+  g_mutex_clear (&self->failures_lock);
+  g_clear_pointer (&self->tls, mg_tls_server_unref);
+  g_clear_pointer (&self->tls_failed, g_free);
   g_clear_pointer (&self->config, mg_config_unref);
   g_mutex_clear (&self->lock);
   g_free (self);
@@ -1175,6 +1796,7 @@ mg_receiver_start (MgReceiver    *self,
       self->context = g_main_context_new ();
       self->loop = g_main_loop_new (self->context, FALSE);
       self->stopping = FALSE;
+      self->auth_pool = g_thread_pool_new (run_auth_job, self, AUTH_THREADS, FALSE, NULL);
       self->thread = g_thread_new ("receiver", receiver_thread, self);
     }
   run_in_receiver (self, install_set, set);
@@ -1191,6 +1813,8 @@ mg_receiver_stop (MgReceiver *self)
   run_in_receiver (self, shut_down, NULL);
   g_thread_join (self->thread);
   self->thread = NULL;
+  /* finish the password checks under way; their results are drained below */
+  g_thread_pool_free (g_steal_pointer (&self->auth_pool), FALSE, TRUE);
 
   /* Closed connections may still own idle sources; drain them. */
   while (g_main_context_iteration (self->context, FALSE))

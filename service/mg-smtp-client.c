@@ -28,6 +28,16 @@ struct _MgSmtpClient
   gboolean           got_reply;
   char              *error;
 
+  /* STARTTLS and AUTH */
+  MgSmtpTlsPolicy    tls_policy;
+  gboolean           tls_active;
+  gboolean           offers_starttls;
+  gboolean           offers_plain;
+  gboolean           offers_login;
+  char              *auth_user;
+  char              *auth_password;
+  gboolean           secret_out;
+
   /* reply being collected */
   guint              reply_code;      /* 0 = no line yet */
   GString           *reply_text;      /* "250 text text..." */
@@ -77,11 +87,45 @@ mg_smtp_client_free (MgSmtpClient *self)
     return;
   g_free (self->helo_name);
   g_free (self->error);
+  g_free (self->auth_user);
+  if (self->auth_password != NULL)
+    memset (self->auth_password, 0, strlen (self->auth_password));
+  g_free (self->auth_password);
   g_free (self->sender);
   g_string_free (self->reply_text, TRUE);
   g_ptr_array_unref (self->reply_lines);
   g_ptr_array_unref (self->results);
   g_free (self);
+}
+
+void
+mg_smtp_client_set_tls (MgSmtpClient    *self,
+                        MgSmtpTlsPolicy  policy)
+{
+  self->tls_policy = policy;
+}
+
+void
+mg_smtp_client_set_auth (MgSmtpClient *self,
+                         const char   *user,
+                         const char   *password)
+{
+  g_free (self->auth_user);
+  g_free (self->auth_password);
+  self->auth_user = user != NULL && *user != '\0' ? g_strdup (user) : NULL;
+  self->auth_password = g_strdup (password != NULL ? password : "");
+}
+
+gboolean
+mg_smtp_client_is_tls (MgSmtpClient *self)
+{
+  return self->tls_active;
+}
+
+gboolean
+mg_smtp_client_output_is_secret (MgSmtpClient *self)
+{
+  return self->secret_out;
 }
 
 MgSmtpClientState
@@ -121,6 +165,11 @@ mg_smtp_client_state_to_string (MgSmtpClientState state)
     [MG_SMTP_CLIENT_STATE_BANNER] = "BANNER",
     [MG_SMTP_CLIENT_STATE_EHLO] = "EHLO",
     [MG_SMTP_CLIENT_STATE_HELO] = "HELO",
+    [MG_SMTP_CLIENT_STATE_STARTTLS] = "STARTTLS",
+    [MG_SMTP_CLIENT_STATE_TLS] = "TLS",
+    [MG_SMTP_CLIENT_STATE_AUTH] = "AUTH",
+    [MG_SMTP_CLIENT_STATE_AUTH_USER] = "AUTH_USER",
+    [MG_SMTP_CLIENT_STATE_AUTH_PASS] = "AUTH_PASS",
     [MG_SMTP_CLIENT_STATE_READY] = "READY",
     [MG_SMTP_CLIENT_STATE_MAIL] = "MAIL",
     [MG_SMTP_CLIENT_STATE_RCPT] = "RCPT",
@@ -327,18 +376,160 @@ handle_transaction_reply (MgSmtpClient *self,
 
 /* ---- replies ----------------------------------------------------------- */
 
+static gboolean
+is_keyword (const char *line,
+            const char *keyword)
+{
+  gsize len = strlen (keyword);
+
+  return g_ascii_strncasecmp (line, keyword, len) == 0
+         && (line[len] == '\0' || line[len] == ' ' || line[len] == '=');
+}
+
+/* "AUTH PLAIN LOGIN" (or the old "AUTH=PLAIN LOGIN") */
+static void
+parse_auth_mechanisms (MgSmtpClient *self,
+                       const char   *line)
+{
+  g_auto(GStrv) words = g_strsplit_set (line + 5, " ", -1);
+
+  for (guint i = 0; words[i] != NULL; i++)
+    {
+      if (g_ascii_strcasecmp (words[i], "PLAIN") == 0)
+        self->offers_plain = TRUE;
+      else if (g_ascii_strcasecmp (words[i], "LOGIN") == 0)
+        self->offers_login = TRUE;
+    }
+}
+
 static void
 parse_extensions (MgSmtpClient *self)
 {
   self->pipelining = FALSE;
+  self->offers_starttls = FALSE;
+  self->offers_plain = FALSE;
+  self->offers_login = FALSE;
   for (guint i = 1; i < self->reply_lines->len; i++)   /* line 0 is the greeting */
     {
       const char *line = g_ptr_array_index (self->reply_lines, i);
 
-      if (g_ascii_strncasecmp (line, "PIPELINING", 10) == 0
-          && (line[10] == '\0' || line[10] == ' '))
+      if (is_keyword (line, "PIPELINING"))
         self->pipelining = TRUE;
+      else if (is_keyword (line, "STARTTLS"))
+        self->offers_starttls = TRUE;
+      else if (is_keyword (line, "AUTH"))
+        parse_auth_mechanisms (self, line);
     }
+}
+
+static char *
+base64_text (const char *text,
+             gsize       len)
+{
+  return g_base64_encode ((const guchar *) text, len);
+}
+
+/* RFC 4954 after EHLO (over TLS): PLAIN preferred, LOGIN otherwise. */
+static MgSmtpClientAction
+start_auth (MgSmtpClient *self,
+            GString      *out)
+{
+  if (!self->tls_active)
+    return close_with_quit (self, "4.7.0 not sending credentials without TLS "
+                                  "(the next hop offers no STARTTLS)", out);
+  if (self->offers_plain)
+    {
+      g_autoptr(GString) plain = g_string_new (NULL);
+      g_autofree char *encoded = NULL;
+
+      g_string_append_c (plain, '\0');
+      g_string_append (plain, self->auth_user);
+      g_string_append_c (plain, '\0');
+      g_string_append (plain, self->auth_password);
+      encoded = base64_text (plain->str, plain->len);
+      memset (plain->str, 0, plain->len);
+      g_string_append_printf (out, "AUTH PLAIN %s\r\n", encoded);
+      self->secret_out = TRUE;
+      self->state = MG_SMTP_CLIENT_STATE_AUTH;
+      return MG_SMTP_CLIENT_ACTION_READ;
+    }
+  if (self->offers_login)
+    {
+      g_string_append (out, "AUTH LOGIN\r\n");
+      self->state = MG_SMTP_CLIENT_STATE_AUTH_USER;
+      return MG_SMTP_CLIENT_ACTION_READ;
+    }
+  return close_with_quit (self, "4.7.0 the next hop offers neither AUTH PLAIN nor LOGIN", out);
+}
+
+/* EHLO accepted: STARTTLS, AUTH, or ready. */
+static MgSmtpClientAction
+after_ehlo (MgSmtpClient *self,
+            GString      *out)
+{
+  if (!self->tls_active && self->tls_policy != MG_SMTP_TLS_NONE && self->offers_starttls)
+    {
+      g_string_append (out, "STARTTLS\r\n");
+      self->state = MG_SMTP_CLIENT_STATE_STARTTLS;
+      return MG_SMTP_CLIENT_ACTION_READ;
+    }
+  if (!self->tls_active && self->tls_policy == MG_SMTP_TLS_REQUIRE)
+    return close_with_quit (self, "4.7.4 the next hop does not offer STARTTLS "
+                                  "(TLS is required for this route)", out);
+  if (self->auth_user != NULL)
+    return start_auth (self, out);
+  self->state = MG_SMTP_CLIENT_STATE_READY;
+  return MG_SMTP_CLIENT_ACTION_READY;
+}
+
+MgSmtpClientAction
+mg_smtp_client_tls_started (MgSmtpClient *self,
+                            GString      *out)
+{
+  g_return_val_if_fail (self->state == MG_SMTP_CLIENT_STATE_TLS, MG_SMTP_CLIENT_ACTION_CLOSE);
+
+  /* RFC 3207 4.2: forget what was said in clear, greet again */
+  self->tls_active = TRUE;
+  self->pipelining = FALSE;
+  g_string_append_printf (out, "EHLO %s\r\n", self->helo_name);
+  self->state = MG_SMTP_CLIENT_STATE_EHLO;
+  return MG_SMTP_CLIENT_ACTION_READ;
+}
+
+static MgSmtpClientAction
+handle_auth_reply (MgSmtpClient *self,
+                   guint         code,
+                   const char   *reply,
+                   GString      *out)
+{
+  g_autofree char *encoded = NULL;
+  g_autofree char *reason = NULL;
+
+  if (self->state == MG_SMTP_CLIENT_STATE_AUTH && code == 235)
+    {
+      self->state = MG_SMTP_CLIENT_STATE_READY;
+      return MG_SMTP_CLIENT_ACTION_READY;
+    }
+  if (self->state == MG_SMTP_CLIENT_STATE_AUTH_USER && code == 334)
+    {
+      encoded = base64_text (self->auth_user, strlen (self->auth_user));
+      self->state = MG_SMTP_CLIENT_STATE_AUTH_PASS;
+    }
+  else if (self->state == MG_SMTP_CLIENT_STATE_AUTH_PASS && code == 334)
+    {
+      encoded = base64_text (self->auth_password, strlen (self->auth_password));
+      self->state = MG_SMTP_CLIENT_STATE_AUTH;
+    }
+  if (encoded != NULL)
+    {
+      g_string_append_printf (out, "%s\r\n", encoded);
+      self->secret_out = TRUE;
+      return MG_SMTP_CLIENT_ACTION_READ;
+    }
+  /* a refused AUTH is retried later (Postfix's soft bounce): the
+   * credentials may be fixed meanwhile */
+  reason = g_strdup_printf ("authentication failed: %s", reply);
+  return close_with_quit (self, reason, out);
 }
 
 static MgSmtpClientAction
@@ -377,15 +568,35 @@ handle_reply (MgSmtpClient *self,
       if (!ok)
         return close_with_quit (self, reply, out);
       parse_extensions (self);
-      self->state = MG_SMTP_CLIENT_STATE_READY;
-      return MG_SMTP_CLIENT_ACTION_READY;
+      return after_ehlo (self, out);
 
     case MG_SMTP_CLIENT_STATE_HELO:
       if (!ok)
         return close_with_quit (self, reply, out);
       self->pipelining = FALSE;
-      self->state = MG_SMTP_CLIENT_STATE_READY;
-      return MG_SMTP_CLIENT_ACTION_READY;
+      self->offers_starttls = self->offers_plain = self->offers_login = FALSE;
+      return after_ehlo (self, out);
+
+    case MG_SMTP_CLIENT_STATE_STARTTLS:
+      if (code == 220)
+        {
+          self->state = MG_SMTP_CLIENT_STATE_TLS;
+          return MG_SMTP_CLIENT_ACTION_START_TLS;
+        }
+      if (self->tls_policy == MG_SMTP_TLS_REQUIRE)
+        {
+          g_autofree char *reason = g_strdup_printf ("4.7.4 STARTTLS refused (TLS is "
+                                                     "required for this route): %s", reply);
+
+          return close_with_quit (self, reason, out);
+        }
+      self->tls_policy = MG_SMTP_TLS_NONE;   /* carry on in clear */
+      return after_ehlo (self, out);
+
+    case MG_SMTP_CLIENT_STATE_AUTH:
+    case MG_SMTP_CLIENT_STATE_AUTH_USER:
+    case MG_SMTP_CLIENT_STATE_AUTH_PASS:
+      return handle_auth_reply (self, code, reply, out);
 
     case MG_SMTP_CLIENT_STATE_MAIL:
     case MG_SMTP_CLIENT_STATE_RCPT:
@@ -412,6 +623,7 @@ handle_reply (MgSmtpClient *self,
 
     case MG_SMTP_CLIENT_STATE_READY:
     case MG_SMTP_CLIENT_STATE_BODY:
+    case MG_SMTP_CLIENT_STATE_TLS:
     default:
       /* a reply nobody asked for: the peer and we disagree on the state */
       return close_with_quit (self, "protocol error: unexpected reply", out);
@@ -465,6 +677,7 @@ mg_smtp_client_feed_line (MgSmtpClient *self,
 
   g_return_val_if_fail (self != NULL, MG_SMTP_CLIENT_ACTION_CLOSE);
 
+  self->secret_out = FALSE;
   if (self->state == MG_SMTP_CLIENT_STATE_CLOSED)
     return MG_SMTP_CLIENT_ACTION_CLOSE;
   self->got_reply = TRUE;

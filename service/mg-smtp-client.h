@@ -15,6 +15,13 @@
  *             -> RSET -> ready
  *   ready  -> QUIT -> done
  *
+ * STARTTLS (RFC 3207, R-3.5): with a TLS policy other than NONE and the
+ * EHLO reply offering it, STARTTLS goes out; on 220 the caller gets
+ * ACTION_START_TLS, runs the handshake and calls tls_started(), which says
+ * EHLO again.  REQUIRE closes the session when STARTTLS is not offered or
+ * refused.  AUTH PLAIN / LOGIN (RFC 4954) follow when credentials are set,
+ * and only over TLS (a password never crosses the network in clear).
+ *
  * PIPELINING (RFC 2920): when the EHLO reply offers it, MAIL, every RCPT and
  * DATA go out in one write and their replies are matched in order.
  *
@@ -35,6 +42,11 @@ typedef enum
   MG_SMTP_CLIENT_STATE_BANNER,   /* waiting for 220 */
   MG_SMTP_CLIENT_STATE_EHLO,
   MG_SMTP_CLIENT_STATE_HELO,     /* fallback when EHLO got 5xx */
+  MG_SMTP_CLIENT_STATE_STARTTLS, /* STARTTLS sent */
+  MG_SMTP_CLIENT_STATE_TLS,      /* 220 received: the caller runs the handshake */
+  MG_SMTP_CLIENT_STATE_AUTH,     /* AUTH PLAIN (or the LOGIN password) sent */
+  MG_SMTP_CLIENT_STATE_AUTH_USER,/* AUTH LOGIN sent: waiting for 334 */
+  MG_SMTP_CLIENT_STATE_AUTH_PASS,/* LOGIN user name sent: waiting for 334 */
   MG_SMTP_CLIENT_STATE_READY,    /* idle between transactions */
   MG_SMTP_CLIENT_STATE_MAIL,
   MG_SMTP_CLIENT_STATE_RCPT,
@@ -52,7 +64,15 @@ typedef enum
   MG_SMTP_CLIENT_ACTION_SEND_BODY,  /* write @out, then write_body()... end_body() */
   MG_SMTP_CLIENT_ACTION_READY,      /* write @out; idle: begin() another transaction or quit() */
   MG_SMTP_CLIENT_ACTION_CLOSE,      /* write @out, then close the connection */
+  MG_SMTP_CLIENT_ACTION_START_TLS,  /* write @out, TLS handshake, then tls_started() */
 } MgSmtpClientAction;
+
+typedef enum
+{
+  MG_SMTP_TLS_NONE,      /* never STARTTLS */
+  MG_SMTP_TLS_MAY,       /* STARTTLS when offered (opportunistic; the default) */
+  MG_SMTP_TLS_REQUIRE,   /* no STARTTLS, no mail (the session is closed) */
+} MgSmtpTlsPolicy;
 
 typedef enum
 {
@@ -74,6 +94,19 @@ typedef struct _MgSmtpClient MgSmtpClient;
 /* @helo_name: the name we give in EHLO / HELO (copied). */
 MgSmtpClient       *mg_smtp_client_new          (const char    *helo_name);
 void                mg_smtp_client_free         (MgSmtpClient  *self);
+
+/* Before the banner is fed.  Default MG_SMTP_TLS_NONE, no credentials. */
+void                mg_smtp_client_set_tls      (MgSmtpClient  *self,
+                                                 MgSmtpTlsPolicy policy);
+void                mg_smtp_client_set_auth     (MgSmtpClient  *self,
+                                                 const char    *user,
+                                                 const char    *password);
+/* After ACTION_START_TLS: the handshake succeeded.  Appends EHLO; READ. */
+MgSmtpClientAction  mg_smtp_client_tls_started  (MgSmtpClient  *self,
+                                                 GString       *out);
+gboolean            mg_smtp_client_is_tls       (MgSmtpClient  *self);
+/* TRUE when the last output holds credentials: do not trace it. */
+gboolean            mg_smtp_client_output_is_secret (MgSmtpClient *self);
 
 MgSmtpClientState   mg_smtp_client_get_state    (MgSmtpClient  *self);
 gboolean            mg_smtp_client_has_pipelining (MgSmtpClient *self);

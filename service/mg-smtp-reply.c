@@ -51,6 +51,20 @@ static const MgReplyInfo replies[] = {
   [MG_REPLY_DATA_LINE_TOO_LONG]   = { 554, "5.6.0", "Line too long", MG_REPLY_DETAIL_NONE },
   [MG_REPLY_DATA_NUL]             = { 554, "5.6.0", "Message contains NUL characters", MG_REPLY_DETAIL_NONE },
   [MG_REPLY_UNKNOWN_PARAM]        = { 555, "5.5.4", "Unsupported parameter", MG_REPLY_DETAIL_NONE },
+  [MG_REPLY_AUTH_OK]              = { 235, "2.7.0", "Authentication successful", MG_REPLY_DETAIL_NONE },
+  [MG_REPLY_READY_FOR_TLS]        = { 220, "2.0.0", "Ready to start TLS", MG_REPLY_DETAIL_NONE },
+  [MG_REPLY_AUTH_THROTTLED]       = { 421, "4.7.0", "Error: too many failed logins from your address, try again later", MG_REPLY_DETAIL_HOST },
+  [MG_REPLY_AUTH_CANCELLED]       = { 501, "5.7.0", "Authentication cancelled", MG_REPLY_DETAIL_NONE },
+  [MG_REPLY_AUTH_BAD_BASE64]      = { 501, "5.5.2", "Cannot decode response", MG_REPLY_DETAIL_NONE },
+  [MG_REPLY_AUTH_BAD_RESPONSE]    = { 501, "5.5.2", "Malformed authentication response", MG_REPLY_DETAIL_NONE },
+  [MG_REPLY_AUTH_ALREADY]         = { 503, "5.5.1", "Error: already authenticated", MG_REPLY_DETAIL_NONE },
+  [MG_REPLY_AUTH_IN_TRANSACTION]  = { 503, "5.5.1", "Error: MAIL transaction in progress", MG_REPLY_DETAIL_NONE },
+  [MG_REPLY_TLS_ALREADY]          = { 503, "5.5.1", "Error: TLS already active", MG_REPLY_DETAIL_NONE },
+  [MG_REPLY_AUTH_UNKNOWN_MECH]    = { 504, "5.5.4", "Unrecognized authentication type", MG_REPLY_DETAIL_NONE },
+  [MG_REPLY_AUTH_FAILED]          = { 535, "5.7.8", "Error: authentication failed", MG_REPLY_DETAIL_NONE },
+  [MG_REPLY_AUTH_NEED_TLS]        = { 538, "5.7.11", "Encryption required for requested authentication mechanism", MG_REPLY_DETAIL_NONE },
+  [MG_REPLY_NO_REVERSE_DNS]       = { 450, "4.7.25", "Client host rejected: cannot find your hostname", MG_REPLY_DETAIL_SUFFIX },
+  [MG_REPLY_SENDER_PROTECTED]     = { 550, "5.7.1", "Sender address rejected: protected sender, authentication required", MG_REPLY_DETAIL_ADDRESS },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (replies) == MG_REPLY_N_REPLIES);

@@ -57,6 +57,21 @@ typedef enum
   MG_REPLY_DATA_LINE_TOO_LONG,    /* 554 5.6.0 */
   MG_REPLY_DATA_NUL,              /* 554 5.6.0 */
   MG_REPLY_UNKNOWN_PARAM,         /* 555 5.5.4 */
+  /* front door: AUTH, STARTTLS, sender protection */
+  MG_REPLY_AUTH_OK,               /* 235 2.7.0 */
+  MG_REPLY_READY_FOR_TLS,         /* 220 2.0.0 */
+  MG_REPLY_AUTH_THROTTLED,        /* 421 4.7.0 HOST too many failed logins */
+  MG_REPLY_AUTH_CANCELLED,        /* 501 5.7.0 "*" */
+  MG_REPLY_AUTH_BAD_BASE64,       /* 501 5.5.2 */
+  MG_REPLY_AUTH_BAD_RESPONSE,     /* 501 5.5.2 malformed PLAIN / CRAM-MD5 response */
+  MG_REPLY_AUTH_ALREADY,          /* 503 5.5.1 */
+  MG_REPLY_AUTH_IN_TRANSACTION,   /* 503 5.5.1 */
+  MG_REPLY_TLS_ALREADY,           /* 503 5.5.1 */
+  MG_REPLY_AUTH_UNKNOWN_MECH,     /* 504 5.5.4 */
+  MG_REPLY_AUTH_FAILED,           /* 535 5.7.8 */
+  MG_REPLY_AUTH_NEED_TLS,         /* 538 5.7.11 */
+  MG_REPLY_SENDER_PROTECTED,      /* 550 5.7.1 <sender>: protected sender, log in first */
+  MG_REPLY_NO_REVERSE_DNS,        /* 450 4.7.25 (R-1.7, RFC 7372) */
   MG_REPLY_N_REPLIES
 } MgReply;
 

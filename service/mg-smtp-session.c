@@ -16,6 +16,13 @@
  * proceed changes state and appends the positive reply.  State changes go
  * through enter_state(), which traces "state A -> B".
  *
+ * Front door: STARTTLS answers 220 and returns START_TLS (the caller
+ * discards pipelined input, shakes hands, then calls tls_started(), which
+ * forgets the EHLO, RFC 3207).  AUTH runs an MgSmtpAuth exchange: while it
+ * lasts every line is a response, never a command; a 535 returns
+ * AUTH_FAILED so the caller can delay it (R-2.5).  Logged-in clients may
+ * relay; protected senders need a login or a client relay rule (R-2.6).
+ *
  * Threading: a session is touched by one thread at a time.
  */
 #include "config.h"
@@ -24,6 +31,7 @@
 
 #include "mg-address.h"
 #include "mg-policy.h"
+#include "mg-smtp-auth.h"
 #include "mg-smtp-data.h"
 #include "mg-smtp-reply.h"
 #include "mg-smtp-session.h"
@@ -82,6 +90,19 @@ struct _MgSmtpSession
   guint             max_recipients;
   guint             max_received;
   gsize             max_line_length;
+  guint             auth_mechs;         /* MgSmtpAuthMech mask (auth.methods) */
+  gboolean          auth_require_tls;
+  gboolean          require_reverse_dns;
+  guint             auth_max_failures;
+
+  /* front door (R-1.2 STARTTLS, R-2.5 AUTH) */
+  gboolean          tls_available;
+  gboolean          tls;
+  MgSmtpAuthFailuresFunc auth_failures;
+  gpointer          auth_failures_data;
+  MgSmtpAuth       *auth;               /* an AUTH exchange in progress */
+  char             *auth_mech_name;
+  char             *auth_user;          /* canonical account, once logged in */
 
   MgSmtpState       state;
   char             *helo;
@@ -311,8 +332,11 @@ append_received_header (MgSmtpSession *self,
   if (self->client_address != NULL)
     g_string_append_c (out, ' ');
   append_client_ip_literal (self, out);
-  g_string_append_printf (out, ")\r\n\tby %s (mailgate) with %s id %s",
+  /* RFC 3848: ESMTPS (TLS), ESMTPA (AUTH), ESMTPSA (both) */
+  g_string_append_printf (out, ")\r\n\tby %s (mailgate) with %s%s%s id %s",
                           self->hostname, self->esmtp ? "ESMTP" : "SMTP",
+                          self->esmtp && self->tls ? "S" : "",
+                          self->esmtp && self->auth_user != NULL ? "A" : "",
                           self->tx.id);
   if (self->tx.n_rcpts == 1)
     g_string_append_printf (out, "\r\n\tfor <%s>", self->tx.first_rcpt);
@@ -322,6 +346,13 @@ append_received_header (MgSmtpSession *self,
 }
 
 /* ---- EHLO / HELO -------------------------------------------------------- */
+
+/* AUTH is offered only over TLS unless auth.require_tls is off. */
+static gboolean
+auth_offered (MgSmtpSession *self)
+{
+  return self->auth_mechs != 0 && (self->tls || !self->auth_require_tls);
+}
 
 static gboolean
 check_helo (MgSmtpSession *self,
@@ -357,18 +388,29 @@ proceed_hello (MgSmtpSession *self,
   if (esmtp)
     {
       g_autofree char *size = NULL;
-      const char *lines[6];
+      g_autofree char *auth = NULL;
+      const char *lines[8];
+      gsize n = 0;
 
       size = self->max_message_size > 0
         ? g_strdup_printf ("SIZE %" G_GUINT64_FORMAT, self->max_message_size)
         : g_strdup ("SIZE");
-      lines[0] = first->str;
-      lines[1] = "PIPELINING";
-      lines[2] = size;
-      lines[3] = "8BITMIME";
-      lines[4] = "ENHANCEDSTATUSCODES";
-      lines[5] = "HELP";
-      mg_smtp_reply_append_lines (replies, 250, lines, G_N_ELEMENTS (lines));
+      lines[n++] = first->str;
+      lines[n++] = "PIPELINING";
+      lines[n++] = size;
+      lines[n++] = "8BITMIME";
+      lines[n++] = "ENHANCEDSTATUSCODES";
+      if (self->tls_available && !self->tls)
+        lines[n++] = "STARTTLS";
+      if (auth_offered (self))
+        {
+          g_autofree char *mechs = mg_smtp_auth_describe (self->auth_mechs);
+
+          auth = g_strconcat ("AUTH", mechs, NULL);
+          lines[n++] = auth;
+        }
+      lines[n++] = "HELP";
+      mg_smtp_reply_append_lines (replies, 250, lines, n);
     }
   else
     {
@@ -476,6 +518,59 @@ check_mail_params (MgSmtpSession *self,
   return TRUE;
 }
 
+/* R-2.6: a protected sender (postmaster@<local domain>, protected_senders)
+ * needs a logged-in client or one a relay rule allows by its address or
+ * name; a rule allowing the sender itself does not count. */
+static gboolean
+check_protected_sender (MgSmtpSession *self,
+                        const MgPath  *path,
+                        const char    *sender,
+                        GString       *replies)
+{
+  g_autoptr(GString) why = new_why ();
+  guint rule = 0;
+
+  if (self->auth_user != NULL || path->null_path)
+    return TRUE;
+  if (!mg_policy_is_protected_sender (self->config, path->canonical, why))
+    return TRUE;
+  if (mg_policy_match_relay_rules (self->config, self->client_address, self->client_host,
+                                   "", &rule, NULL) == MG_RELAY_ALLOW)
+    {
+      if (why != NULL)
+        g_string_append_printf (why, "; client allowed by relay rule %u", rule);
+      trace_why (self, why);
+      return TRUE;
+    }
+  trace_why (self, why);
+  MG_TRACE (self->tag, "protected sender <%s> refused: client not authenticated", sender);
+  reply (self, replies, MG_REPLY_SENDER_PROTECTED, sender);
+  return FALSE;
+}
+
+/* R-1.7: with receiver.require_reverse_dns, a client without a verified
+ * host name (reverse lookup confirmed by a forward one) is refused, unless
+ * it logged in or a relay rule allows it.  450: DNS failures pass. */
+static gboolean
+check_reverse_dns (MgSmtpSession *self,
+                   GString       *replies)
+{
+  g_autofree char *detail = NULL;
+  guint rule = 0;
+
+  if (!self->require_reverse_dns || self->client_host != NULL ||
+      self->client_address == NULL || self->auth_user != NULL)
+    return TRUE;
+  if (mg_policy_match_relay_rules (self->config, self->client_address, NULL, "",
+                                   &rule, NULL) == MG_RELAY_ALLOW)
+    return TRUE;
+  MG_TRACE (self->tag, "client [%s] has no verified host name: refused (receiver.require_reverse_dns)",
+            self->client_ip);
+  detail = g_strdup_printf ("[%s]", self->client_ip);
+  reply (self, replies, MG_REPLY_NO_REVERSE_DNS, detail);
+  return FALSE;
+}
+
 /* relay rules see the client and the sender; DENY refuses MAIL. */
 static gboolean
 check_mail (MgSmtpSession *self,
@@ -508,9 +603,14 @@ check_mail (MgSmtpSession *self,
       reply_full (self, replies, MG_REPLY_SENDER_DENIED, sender, extra);
       return FALSE;
     }
+  if (!check_protected_sender (self, path, sender, replies))
+    return FALSE;
+  if (!check_reverse_dns (self, replies))
+    return FALSE;
 
   self->tx.sender = g_steal_pointer (&sender);
-  self->tx.relay_allowed = (decision == MG_RELAY_ALLOW);
+  /* an authenticated client may relay */
+  self->tx.relay_allowed = (decision == MG_RELAY_ALLOW) || self->auth_user != NULL;
   return TRUE;
 }
 
@@ -787,14 +887,107 @@ proceed_expn (MgSmtpSession *self,
   return MG_SMTP_ACTION_CONTINUE;
 }
 
+/* ---- STARTTLS (RFC 3207) ------------------------------------------------ */
+
+static gboolean
+check_starttls (MgSmtpSession *self,
+                const char    *args,
+                GString       *replies)
+{
+  if (*args != '\0')
+    {
+      reply (self, replies, MG_REPLY_BAD_PARAM_SYNTAX, NULL);
+      return FALSE;
+    }
+  if (self->tls)
+    {
+      reply (self, replies, MG_REPLY_TLS_ALREADY, NULL);
+      return FALSE;
+    }
+  if (!self->tls_available)
+    {
+      reply (self, replies, MG_REPLY_TLS_NOT_AVAILABLE, NULL);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static MgSmtpAction
 proceed_starttls (MgSmtpSession *self,
                   const char    *args,
                   GString       *replies)
 {
-  /* STARTTLS arrives with mg-tls.c; until then we do not announce it */
-  reply (self, replies, MG_REPLY_TLS_NOT_AVAILABLE, NULL);
-  return MG_SMTP_ACTION_CONTINUE;
+  /* the caller discards whatever the client pipelined after this line */
+  reply (self, replies, MG_REPLY_READY_FOR_TLS, NULL);
+  return MG_SMTP_ACTION_START_TLS;
+}
+
+/* ---- AUTH (RFC 4954, R-2.5) --------------------------------------------- */
+
+static gboolean
+check_auth (MgSmtpSession *self,
+            const char    *args,
+            GString       *replies)
+{
+  if (self->auth_mechs == 0)
+    {
+      reply (self, replies, MG_REPLY_AUTH_NOT_AVAILABLE, NULL);
+      return FALSE;
+    }
+  if (self->auth_user != NULL)
+    {
+      reply (self, replies, MG_REPLY_AUTH_ALREADY, NULL);
+      return FALSE;
+    }
+  if (!auth_offered (self))
+    {
+      reply (self, replies, MG_REPLY_AUTH_NEED_TLS, NULL);
+      return FALSE;
+    }
+  if (*args == '\0')
+    {
+      reply (self, replies, MG_REPLY_ARGUMENT_REQUIRED, NULL);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static char *
+new_cram_challenge (MgSmtpSession *self)
+{
+  return g_strdup_printf ("<%u.%" G_GINT64_FORMAT "@%s>", g_random_int (),
+                          g_get_real_time () / G_USEC_PER_SEC, self->hostname);
+}
+
+/* What an exchange's status means for the session. */
+static MgSmtpAction
+auth_status (MgSmtpSession    *self,
+             MgSmtpAuthStatus  status)
+{
+  const char *user = mg_smtp_auth_get_user (self->auth);
+
+  switch (status)
+    {
+    case MG_SMTP_AUTH_CONTINUE:
+      return MG_SMTP_ACTION_CONTINUE;
+    case MG_SMTP_AUTH_SUCCESS:
+      self->auth_user = g_strdup (user);
+      MG_TRACE (self->tag, "authenticated as %s (%s)", user, self->auth_mech_name);
+      break;
+    case MG_SMTP_AUTH_FAILED:
+      MG_TRACE (self->tag, "authentication failed for \"%s\" (%s)",
+                user != NULL ? user : "", self->auth_mech_name);
+      self->n_errors++;
+      break;
+    case MG_SMTP_AUTH_ABORTED:
+    default:
+      MG_TRACE (self->tag, "authentication exchange aborted (%s)", self->auth_mech_name);
+      self->n_errors++;
+      break;
+    }
+  g_clear_pointer (&self->auth, mg_smtp_auth_free);
+  g_clear_pointer (&self->auth_mech_name, g_free);
+  return status == MG_SMTP_AUTH_FAILED ? MG_SMTP_ACTION_AUTH_FAILED : MG_SMTP_ACTION_CONTINUE;
 }
 
 static MgSmtpAction
@@ -802,8 +995,59 @@ proceed_auth (MgSmtpSession *self,
               const char    *args,
               GString       *replies)
 {
-  reply (self, replies, MG_REPLY_AUTH_NOT_AVAILABLE, NULL);
-  return MG_SMTP_ACTION_CONTINUE;
+  g_autofree char *mech_name = g_strdup (args);
+  g_autofree char *challenge = NULL;
+  char *space = strchr (mech_name, ' ');
+  const char *initial = NULL;
+  MgSmtpAuthMech mech;
+  guint failures;
+
+  /* a client with too many failed logins is throttled */
+  failures = self->auth_failures != NULL ? self->auth_failures (self->auth_failures_data) : 0;
+  if (failures >= self->auth_max_failures)
+    {
+      MG_TRACE (self->tag, "AUTH refused: client %s throttled after %u failed logins",
+                self->client_ip != NULL ? self->client_ip : "?", failures);
+      mg_smtp_reply_append (replies, MG_REPLY_AUTH_THROTTLED, self->hostname);
+      tx_clear (&self->tx);
+      enter_state (self, MG_SMTP_STATE_QUIT);
+      return MG_SMTP_ACTION_CLOSE;
+    }
+  if (space != NULL)
+    {
+      *space = '\0';
+      initial = skip_spaces (space + 1);
+    }
+  mech = mg_smtp_auth_mech_from_name (mech_name);
+  if ((mech & self->auth_mechs) == 0)
+    {
+      reply (self, replies, MG_REPLY_AUTH_UNKNOWN_MECH, NULL);
+      return MG_SMTP_ACTION_CONTINUE;
+    }
+
+  challenge = new_cram_challenge (self);
+  self->auth = mg_smtp_auth_new (self->config, mech, challenge);
+  self->auth_mech_name = g_ascii_strup (mech_name, -1);
+  return auth_status (self, mg_smtp_auth_start (self->auth, initial, replies));
+}
+
+/* A line while an AUTH exchange runs goes to the exchange, not the verbs. */
+static MgSmtpAction
+auth_line (MgSmtpSession *self,
+           const char    *line,
+           gsize          len,
+           gboolean       too_long,
+           GString       *replies)
+{
+  if (too_long)
+    {
+      MG_TRACE (self->tag, "authentication exchange aborted: line too long");
+      g_clear_pointer (&self->auth, mg_smtp_auth_free);
+      g_clear_pointer (&self->auth_mech_name, g_free);
+      reply (self, replies, MG_REPLY_LINE_TOO_LONG, NULL);
+      return MG_SMTP_ACTION_CONTINUE;
+    }
+  return auth_status (self, mg_smtp_auth_step (self->auth, line, len, replies));
 }
 
 static MgSmtpAction
@@ -827,8 +1071,8 @@ static const MgVerb verbs[] = {
   { "HELP",     ANY_COMMAND_STATE,     MG_REPLY_NEED_HELO,   NULL,       proceed_help },
   { "VRFY",     ANY_COMMAND_STATE,     MG_REPLY_NEED_HELO,   NULL,       proceed_vrfy },
   { "EXPN",     ANY_COMMAND_STATE,     MG_REPLY_NEED_HELO,   NULL,       proceed_expn },
-  { "STARTTLS", ANY_COMMAND_STATE,     MG_REPLY_NEED_HELO,   NULL,       proceed_starttls },
-  { "AUTH",     ANY_COMMAND_STATE,     MG_REPLY_NEED_HELO,   NULL,       proceed_auth },
+  { "STARTTLS", MG_SMTP_STATE_GREETED, MG_REPLY_AUTH_IN_TRANSACTION, check_starttls, proceed_starttls },
+  { "AUTH",     MG_SMTP_STATE_GREETED, MG_REPLY_AUTH_IN_TRANSACTION, check_auth, proceed_auth },
   { "BDAT",     ANY_COMMAND_STATE,     MG_REPLY_NEED_HELO,   NULL,       proceed_bdat },
 };
 
@@ -874,6 +1118,14 @@ mg_smtp_session_new (const MgSmtpSessionInfo *info)
   self->max_recipients = (guint) CLAMP (mg_config_get_int (self->config, "receiver.max_recipients"), 1, G_MAXUINT);
   self->max_received = (guint) CLAMP (mg_config_get_int (self->config, "receiver.max_received_headers"), 0, G_MAXUINT);
   self->max_line_length = (gsize) MAX (0, mg_config_get_int (self->config, "receiver.max_line_length"));
+  self->auth_mechs = mg_smtp_auth_parse_methods (mg_config_get_string (self->config, "auth.methods"));
+  self->auth_require_tls = mg_config_get_bool (self->config, "auth.require_tls");
+  self->require_reverse_dns = mg_config_get_bool (self->config, "receiver.require_reverse_dns");
+  self->auth_max_failures = (guint) CLAMP (mg_config_get_int (self->config, "auth.max_failures"), 1, G_MAXUINT);
+  self->tls_available = info->tls_available;
+  self->tls = info->tls_active;
+  self->auth_failures = info->auth_failures;
+  self->auth_failures_data = info->auth_failures_data;
 
   self->state = MG_SMTP_STATE_CONNECTED;
   return self;
@@ -892,6 +1144,9 @@ mg_smtp_session_free (MgSmtpSession *self)
   g_free (self->hostname);
   g_free (self->client_host);
   g_free (self->helo);
+  g_clear_pointer (&self->auth, mg_smtp_auth_free);
+  g_free (self->auth_mech_name);
+  g_free (self->auth_user);
   g_free (self);
 }
 
@@ -997,6 +1252,12 @@ mg_smtp_session_handle_line (MgSmtpSession *self,
 
   if (self->state == MG_SMTP_STATE_QUIT)
     return MG_SMTP_ACTION_CLOSE;
+
+  if (self->auth != NULL)
+    {
+      action = auth_line (self, line != NULL ? line : "", len, too_long, replies);
+      return check_error_limit (self, action, replies);
+    }
 
   /* A command ended by a bare LF is accepted like CRLF (commands only:
    * DATA is strict, R-1.2).  @crlf is kept for the trace. */
@@ -1139,4 +1400,36 @@ mg_smtp_session_in_data (MgSmtpSession *self)
   g_return_val_if_fail (self != NULL, FALSE);
 
   return self->state == MG_SMTP_STATE_DATA;
+}
+
+void
+mg_smtp_session_tls_started (MgSmtpSession *self,
+                             const char    *description)
+{
+  g_return_if_fail (self != NULL);
+
+  MG_TRACE (self->tag, "TLS established: %s", description != NULL ? description : "?");
+  /* RFC 3207 4.2: discard everything learnt from the client before */
+  self->tls = TRUE;
+  tx_clear (&self->tx);
+  g_clear_pointer (&self->helo, g_free);
+  g_clear_pointer (&self->auth_user, g_free);
+  self->esmtp = FALSE;
+  enter_state (self, MG_SMTP_STATE_CONNECTED);
+}
+
+const char *
+mg_smtp_session_get_auth_user (MgSmtpSession *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->auth_user;
+}
+
+gboolean
+mg_smtp_session_in_auth (MgSmtpSession *self)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  return self->auth != NULL;
 }

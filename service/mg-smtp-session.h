@@ -25,11 +25,16 @@ typedef enum
   MG_SMTP_ACTION_CONTINUE,   /* read the next command line */
   MG_SMTP_ACTION_READ_DATA,  /* 354 sent: feed raw bytes to handle_data() */
   MG_SMTP_ACTION_COMMIT,     /* message complete: take_message(), queue it, then commit_done() */
-  MG_SMTP_ACTION_START_TLS,  /* (later) switch to TLS, then continue */
+  MG_SMTP_ACTION_START_TLS,  /* flush the 220, DISCARD any input after the STARTTLS
+                              * line (CVE-2011-0411), handshake, then tls_started() */
   MG_SMTP_ACTION_CLOSE,      /* flush replies, then close the connection */
+  MG_SMTP_ACTION_AUTH_FAILED,/* 535 in the replies: count a failure for this client,
+                              * hold the replies for the growing delay, then continue */
 } MgSmtpAction;
 
 typedef char *(*MgSmtpNewIdFunc) (gpointer user_data);
+/* Failed logins recently counted for this session's client (R-2.5). */
+typedef guint (*MgSmtpAuthFailuresFunc) (gpointer user_data);
 
 typedef struct
 {
@@ -43,6 +48,10 @@ typedef struct
   MgSmtpNewIdFunc  new_id;          /* queue id for a new transaction */
   gpointer         new_id_data;
   gint64           now;             /* g_get_real_time() at connect (for tests: fixed) */
+  gboolean         tls_available;   /* a server certificate is loaded: offer STARTTLS */
+  gboolean         tls_active;      /* implicit-TLS listener: TLS from the start */
+  MgSmtpAuthFailuresFunc auth_failures;  /* nullable (0 failures) */
+  gpointer         auth_failures_data;
 } MgSmtpSessionInfo;
 
 typedef struct _MgSmtpSession MgSmtpSession;
@@ -91,6 +100,19 @@ void            mg_smtp_session_shutdown     (MgSmtpSession *self,
                                               GString       *replies);
 
 gboolean        mg_smtp_session_in_data      (MgSmtpSession *self);
+
+/* After START_TLS: the handshake succeeded (@description: "TLSv1.3
+ * TLS_AES_256_GCM_SHA384", for the trace).  The session forgets everything
+ * learnt before (RFC 3207 4.2): the client must EHLO again. */
+void            mg_smtp_session_tls_started  (MgSmtpSession *self,
+                                              const char    *description);
+
+/* An AUTH exchange is running: the next line is a response (it may check
+ * a password: the caller may run handle_line() on another thread). */
+gboolean        mg_smtp_session_in_auth      (MgSmtpSession *self);
+
+/* The account the client logged in as (canonical), or NULL. */
+const char     *mg_smtp_session_get_auth_user (MgSmtpSession *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MgSmtpSession, mg_smtp_session_free)
 

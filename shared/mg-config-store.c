@@ -70,6 +70,13 @@ static const char * const migrations[] = {
   "  position INTEGER PRIMARY KEY,"
   "  address  TEXT NOT NULL,"
   "  port     INTEGER NOT NULL);",
+  /* 2: front door (R-2.5 CRAM-MD5 secrets, R-1.1 implicit-TLS listeners) */
+  "ALTER TABLE accounts ADD COLUMN cram_md5 TEXT;"
+  "ALTER TABLE listeners ADD COLUMN tls INTEGER NOT NULL DEFAULT 0;",
+  /* 3: delivery (R-3.5 per-route STARTTLS required, AUTH to the next hop) */
+  "ALTER TABLE routes ADD COLUMN tls_required INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE routes ADD COLUMN auth_user TEXT NOT NULL DEFAULT '';"
+  "ALTER TABLE routes ADD COLUMN auth_password TEXT NOT NULL DEFAULT '';",
 };
 
 typedef struct
@@ -409,11 +416,12 @@ load_lists (MgConfigStore  *self,
   int rc;
 
   if ((domains = prepare (self, "SELECT name, shared_box FROM domains ORDER BY name", error)) == NULL ||
-      (accounts = prepare (self, "SELECT address, password_hash FROM accounts ORDER BY address", error)) == NULL ||
+      (accounts = prepare (self, "SELECT address, password_hash, cram_md5 FROM accounts ORDER BY address", error)) == NULL ||
       (aliases = prepare (self, "SELECT alias, targets FROM aliases ORDER BY alias", error)) == NULL ||
-      (routes = prepare (self, "SELECT domain, host, port FROM routes ORDER BY domain", error)) == NULL ||
+      (routes = prepare (self, "SELECT domain, host, port, tls_required, auth_user, auth_password "
+                               "FROM routes ORDER BY domain", error)) == NULL ||
       (rules = prepare (self, "SELECT pattern, allow FROM relay_rules ORDER BY position", error)) == NULL ||
-      (listeners = prepare (self, "SELECT address, port FROM listeners ORDER BY position", error)) == NULL)
+      (listeners = prepare (self, "SELECT address, port, tls FROM listeners ORDER BY position", error)) == NULL)
     return FALSE;
 
   while ((rc = sqlite3_step (domains)) == SQLITE_ROW)
@@ -423,8 +431,9 @@ load_lists (MgConfigStore  *self,
     return set_sqlite_error (self, error, "reading domains");
 
   while ((rc = sqlite3_step (accounts)) == SQLITE_ROW)
-    mg_config_add_account (config, (const char *) sqlite3_column_text (accounts, 0),
-                           (const char *) sqlite3_column_text (accounts, 1));
+    mg_config_add_account_full (config, (const char *) sqlite3_column_text (accounts, 0),
+                                (const char *) sqlite3_column_text (accounts, 1),
+                                (const char *) sqlite3_column_text (accounts, 2));
   if (rc != SQLITE_DONE)
     return set_sqlite_error (self, error, "reading accounts");
 
@@ -439,9 +448,15 @@ load_lists (MgConfigStore  *self,
     return set_sqlite_error (self, error, "reading aliases");
 
   while ((rc = sqlite3_step (routes)) == SQLITE_ROW)
-    mg_config_add_route (config, (const char *) sqlite3_column_text (routes, 0),
-                         (const char *) sqlite3_column_text (routes, 1),
-                         (guint16) sqlite3_column_int (routes, 2));
+    {
+      const char *domain = (const char *) sqlite3_column_text (routes, 0);
+
+      mg_config_add_route (config, domain, (const char *) sqlite3_column_text (routes, 1),
+                           (guint16) sqlite3_column_int (routes, 2));
+      mg_config_set_route_security (config, domain, sqlite3_column_int (routes, 3) != 0,
+                                    (const char *) sqlite3_column_text (routes, 4),
+                                    (const char *) sqlite3_column_text (routes, 5));
+    }
   if (rc != SQLITE_DONE)
     return set_sqlite_error (self, error, "reading routes");
 
@@ -460,8 +475,9 @@ load_lists (MgConfigStore  *self,
     return set_sqlite_error (self, error, "reading relay rules");
 
   while ((rc = sqlite3_step (listeners)) == SQLITE_ROW)
-    mg_config_add_listener (config, (const char *) sqlite3_column_text (listeners, 0),
-                            (guint16) sqlite3_column_int (listeners, 1));
+    mg_config_add_listener_full (config, (const char *) sqlite3_column_text (listeners, 0),
+                                 (guint16) sqlite3_column_int (listeners, 1),
+                                 sqlite3_column_int (listeners, 2) != 0);
   if (rc != SQLITE_DONE)
     return set_sqlite_error (self, error, "reading listeners");
 
@@ -710,6 +726,25 @@ check_new_account (MgConfigStore  *self,
   return g_steal_pointer (&canonical);
 }
 
+/* the CRAM-MD5 secret next to the PBKDF2 hash (NULL password: none). */
+static gboolean
+store_cram_md5 (MgConfigStore  *self,
+                const char     *canonical,
+                const char     *password,
+                GError        **error)
+{
+  g_autofree char *secret = NULL;
+
+  if (password != NULL && (secret = mg_config_cram_md5_secret (password)) == NULL)
+    {
+      g_set_error (error, MG_CONFIG_ERROR, MG_CONFIG_ERROR_STORAGE,
+                   "computing the CRAM-MD5 secret of %s failed", canonical);
+      return FALSE;
+    }
+  return run_sql (self, "UPDATE accounts SET cram_md5 = ?2 WHERE address = ?1",
+                  canonical, secret, NULL, error);
+}
+
 static gboolean
 insert_account (MgConfigStore  *self,
                 const char     *canonical,
@@ -738,7 +773,7 @@ insert_account (MgConfigStore  *self,
       g_prefix_error (error, "saving account %s: ", canonical);
       return FALSE;
     }
-  return TRUE;
+  return store_cram_md5 (self, canonical, password, error);
 }
 
 gboolean
@@ -800,6 +835,8 @@ mg_config_store_set_password (MgConfigStore  *self,
                    "hashing the password of %s failed", canonical);
       return FALSE;
     }
+  if (!store_cram_md5 (self, canonical, password, error))
+    return FALSE;
   return run_sql (self, "UPDATE accounts SET password_hash = ?2 WHERE address = ?1",
                   canonical, hash, NULL, error);
 }
@@ -1119,6 +1156,82 @@ mg_config_store_remove_route (MgConfigStore  *self,
   return run_sql (self, "DELETE FROM routes WHERE domain = ?1", name, NULL, NULL, error);
 }
 
+/* R-3.5: the canonical name of an existing route's domain, or NULL with a
+ * problem added. */
+static char *
+existing_route (MgConfigStore  *self,
+                const char     *domain,
+                GPtrArray      *problems,
+                GError        **error)
+{
+  g_autofree char *name = check_domain (domain, "route.domain", problems);
+  gboolean exists = FALSE;
+
+  if (name == NULL)
+    return NULL;
+  if (!row_exists (self, "SELECT count(*) FROM routes WHERE domain = ?1", name, &exists, error))
+    return NULL;
+  if (!exists)
+    {
+      mg_problems_add (problems, MG_PROBLEM_NOT_FOUND, "route.domain", name);
+      return NULL;
+    }
+  return g_steal_pointer (&name);
+}
+
+/* refuse a next hop without STARTTLS (or be opportunistic). */
+gboolean
+mg_config_store_set_route_tls (MgConfigStore  *self,
+                               const char     *domain,
+                               gboolean        required,
+                               GPtrArray      *problems,
+                               GError        **error)
+{
+  g_autofree char *name = NULL;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (problems != NULL, FALSE);
+
+  name = existing_route (self, domain, problems, error);
+  if (name == NULL)
+    return FALSE;
+  return run_sql (self, "UPDATE routes SET tls_required = ?2 WHERE domain = ?1",
+                  name, required ? "1" : "0", NULL, error);
+}
+
+/* credentials for AUTH to the next hop; "" @user removes them. */
+gboolean
+mg_config_store_set_route_auth (MgConfigStore  *self,
+                                const char     *domain,
+                                const char     *user,
+                                const char     *password,
+                                GPtrArray      *problems,
+                                GError        **error)
+{
+  g_autofree char *name = NULL;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (problems != NULL, FALSE);
+  g_return_val_if_fail (user != NULL && password != NULL, FALSE);
+
+  name = existing_route (self, domain, problems, error);
+  if (name == NULL)
+    return FALSE;
+  if (strpbrk (user, "\r\n") != NULL || !g_utf8_validate (user, -1, NULL))
+    {
+      mg_problems_add (problems, MG_PROBLEM_INVALID_VALUE, "route.auth_user", user);
+      return FALSE;
+    }
+  if (strpbrk (password, "\r\n") != NULL || !g_utf8_validate (password, -1, NULL) ||
+      (*user != '\0' && *password == '\0'))
+    {
+      mg_problems_add (problems, MG_PROBLEM_INVALID_VALUE, "route.auth_password", "");
+      return FALSE;
+    }
+  return run_sql (self, "UPDATE routes SET auth_user = ?2, auth_password = ?3 WHERE domain = ?1",
+                  name, user, *user != '\0' ? password : "", error);
+}
+
 /* ---- relay rules (R-2.4) ----
  *
  * The list is short; a change reads it, edits it in memory and writes it
@@ -1332,13 +1445,39 @@ mg_listener_spec_parse (const char  *spec,
                         char       **address_out,
                         guint16     *port_out)
 {
+  g_return_val_if_fail (spec != NULL, FALSE);
+
+  if (g_str_has_suffix (spec, "/tls"))
+    return FALSE;
+  return mg_listener_spec_parse_full (spec, address_out, port_out, NULL);
+}
+
+/**
+ * mg_listener_spec_parse_full:
+ * @spec: "ADDR:PORT" or "ADDR:PORT/tls" (implicit TLS, R-1.1)
+ * @address_out: (out) (optional) (transfer full): the address
+ * @port_out: (out) (optional): the port
+ * @tls_out: (out) (optional): whether "/tls" was given
+ *
+ * Returns: %TRUE when @spec is valid
+ */
+gboolean
+mg_listener_spec_parse_full (const char  *spec_text,
+                             char       **address_out,
+                             guint16     *port_out,
+                             gboolean    *tls_out)
+{
+  g_autofree char *spec = NULL;
+  gboolean tls;
   g_autofree char *host = NULL;
   g_autofree char *address = NULL;
   const char *colon, *port_text;
   guint64 port;
 
-  g_return_val_if_fail (spec != NULL, FALSE);
+  g_return_val_if_fail (spec_text != NULL, FALSE);
 
+  tls = g_str_has_suffix (spec_text, "/tls");
+  spec = g_strndup (spec_text, strlen (spec_text) - (tls ? strlen ("/tls") : 0));
   colon = strrchr (spec, ':');
   if (colon == NULL)
     return FALSE;
@@ -1368,6 +1507,8 @@ mg_listener_spec_parse (const char  *spec,
     *address_out = g_steal_pointer (&address);
   if (port_out != NULL)
     *port_out = (guint16) port;
+  if (tls_out != NULL)
+    *tls_out = tls;
   return TRUE;
 }
 
@@ -1389,6 +1530,18 @@ mg_listener_spec_format (const char *address,
   return g_strdup_printf ("%s:%u", address, port);
 }
 
+char *
+mg_listener_spec_format_full (const char *address,
+                              guint16     port,
+                              gboolean    tls)
+{
+  g_autofree char *plain = mg_listener_spec_format (address, port);
+
+  g_return_val_if_fail (address != NULL, NULL);
+
+  return tls ? g_strconcat (plain, "/tls", NULL) : g_steal_pointer (&plain);
+}
+
 gboolean
 mg_config_store_set_listeners (MgConfigStore       *self,
                                const char * const  *specs,
@@ -1397,6 +1550,7 @@ mg_config_store_set_listeners (MgConfigStore       *self,
 {
   g_autoptr(GPtrArray) addresses = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GArray) ports = g_array_new (FALSE, FALSE, sizeof (guint16));
+  g_autoptr(GArray) tls_flags = g_array_new (FALSE, FALSE, sizeof (gboolean));
   g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   guint n_problems;
 
@@ -1408,9 +1562,10 @@ mg_config_store_set_listeners (MgConfigStore       *self,
     {
       char *address = NULL;
       guint16 port = 0;
+      gboolean tls = FALSE;
       g_autofree char *formatted = NULL;
 
-      if (!mg_listener_spec_parse (specs[i], &address, &port))
+      if (!mg_listener_spec_parse_full (specs[i], &address, &port, &tls))
         {
           mg_problems_add (problems, MG_PROBLEM_INVALID_LISTENER, "listen", specs[i]);
           continue;
@@ -1422,6 +1577,7 @@ mg_config_store_set_listeners (MgConfigStore       *self,
       g_hash_table_add (seen, g_steal_pointer (&formatted));
       g_ptr_array_add (addresses, address);
       g_array_append_val (ports, port);
+      g_array_append_val (tls_flags, tls);
     }
   if (problems->len > n_problems)
     return FALSE;
@@ -1433,7 +1589,7 @@ mg_config_store_set_listeners (MgConfigStore       *self,
   for (guint i = 0; i < addresses->len; i++)
     {
       g_autoptr(sqlite3_stmt) stmt = prepare (self, "INSERT INTO listeners "
-                                              "(position, address, port) VALUES (?1, ?2, ?3)",
+                                              "(position, address, port, tls) VALUES (?1, ?2, ?3, ?4)",
                                               error);
 
       if (stmt == NULL)
@@ -1441,6 +1597,7 @@ mg_config_store_set_listeners (MgConfigStore       *self,
       sqlite3_bind_int (stmt, 1, (int) i + 1);
       sqlite3_bind_text (stmt, 2, g_ptr_array_index (addresses, i), -1, SQLITE_STATIC);
       sqlite3_bind_int (stmt, 3, g_array_index (ports, guint16, i));
+      sqlite3_bind_int (stmt, 4, g_array_index (tls_flags, gboolean, i) ? 1 : 0);
       if (!step_done (self, stmt, error))
         return rollback (self);
     }

@@ -84,6 +84,13 @@ gboolean mg_config_store_add_route      (MgConfigStore *self, const char *domain
                                          GPtrArray *problems, GError **error);
 gboolean mg_config_store_remove_route   (MgConfigStore *self, const char *domain,
                                          GPtrArray *problems, GError **error);
+/* STARTTLS required per route; AUTH credentials ("" user: none). */
+gboolean mg_config_store_set_route_tls  (MgConfigStore *self, const char *domain,
+                                         gboolean required,
+                                         GPtrArray *problems, GError **error);
+gboolean mg_config_store_set_route_auth (MgConfigStore *self, const char *domain,
+                                         const char *user, const char *password,
+                                         GPtrArray *problems, GError **error);
 
 /* Relay rules: positions are 1-based.  @position 0 appends. */
 gboolean mg_config_store_add_relay_rule    (MgConfigStore *self, const char *pattern,
@@ -106,5 +113,11 @@ gboolean mg_listener_spec_parse         (const char *spec, char **address_out,
                                          guint16 *port_out);
 /* The inverse: "127.0.0.1:2525", "[::1]:25", "*:25" (transfer full). */
 char    *mg_listener_spec_format        (const char *address, guint16 port);
+/* R-1.1: the same with the implicit-TLS marker "ADDR:PORT/tls" ("*:465/tls").
+ * mg_listener_spec_parse() refuses the marker (it could not report it). */
+gboolean mg_listener_spec_parse_full    (const char *spec, char **address_out,
+                                         guint16 *port_out, gboolean *tls_out);
+char    *mg_listener_spec_format_full   (const char *address, guint16 port,
+                                         gboolean tls);
 
 G_END_DECLS

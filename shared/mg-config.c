@@ -16,7 +16,10 @@
 
 #include <string.h>
 
+/* MD5_CTX: the CRAM-MD5 secret is the MD5 state itself (no EVP access) */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <openssl/crypto.h>
+#include <openssl/md5.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -44,6 +47,7 @@ account_free (MgAccount *account)
   g_free (account->local_part);
   g_free (account->domain);
   g_free (account->password_hash);
+  g_free (account->cram_md5);
   g_free (account);
 }
 
@@ -60,6 +64,8 @@ route_free (MgRoute *route)
 {
   g_free (route->domain);
   g_free (route->host);
+  g_free (route->auth_user);
+  g_free (route->auth_password);
   g_free (route);
 }
 
@@ -262,6 +268,15 @@ mg_config_add_account (MgConfig   *config,
                        const char *address,
                        const char *password_hash)
 {
+  mg_config_add_account_full (config, address, password_hash, NULL);
+}
+
+void
+mg_config_add_account_full (MgConfig   *config,
+                            const char *address,
+                            const char *password_hash,
+                            const char *cram_md5)
+{
   MgAccount *account;
   const char *at;
 
@@ -275,6 +290,7 @@ mg_config_add_account (MgConfig   *config,
   account->local_part = g_strndup (address, (gsize) (at - address));
   account->domain = g_strdup (at + 1);
   account->password_hash = g_strdup (password_hash);
+  account->cram_md5 = g_strdup (cram_md5);
   g_ptr_array_add (config->accounts, account);
 }
 
@@ -311,7 +327,34 @@ mg_config_add_route (MgConfig   *config,
   route->domain = g_strdup (domain);
   route->host = g_strdup (host);
   route->port = port;
+  route->auth_user = g_strdup ("");
+  route->auth_password = g_strdup ("");
   g_ptr_array_add (config->routes, route);
+}
+
+/* TLS and credentials of the route just added for @domain. */
+void
+mg_config_set_route_security (MgConfig   *config,
+                              const char *domain,
+                              gboolean    tls_required,
+                              const char *auth_user,
+                              const char *auth_password)
+{
+  g_return_if_fail (config != NULL && domain != NULL);
+
+  for (guint i = config->routes->len; i > 0; i--)
+    {
+      MgRoute *route = g_ptr_array_index (config->routes, i - 1);
+
+      if (!g_str_equal (route->domain, domain))
+        continue;
+      route->tls_required = tls_required;
+      g_free (route->auth_user);
+      g_free (route->auth_password);
+      route->auth_user = g_strdup (auth_user != NULL ? auth_user : "");
+      route->auth_password = g_strdup (auth_password != NULL ? auth_password : "");
+      return;
+    }
 }
 
 /* Returns FALSE (and adds nothing) when @pattern does not parse. */
@@ -345,6 +388,15 @@ mg_config_add_listener (MgConfig   *config,
                         const char *address,
                         guint16     port)
 {
+  mg_config_add_listener_full (config, address, port, FALSE);
+}
+
+void
+mg_config_add_listener_full (MgConfig   *config,
+                             const char *address,
+                             guint16     port,
+                             gboolean    tls)
+{
   MgListenerSpec *spec;
 
   g_return_if_fail (config != NULL);
@@ -353,6 +405,7 @@ mg_config_add_listener (MgConfig   *config,
   spec = g_new0 (MgListenerSpec, 1);
   spec->address = g_strdup (address);
   spec->port = port;
+  spec->tls = tls;
   g_ptr_array_add (config->listeners, spec);
 }
 
@@ -664,5 +717,143 @@ mg_config_password_verify (const char *hash,
 
   same = CRYPTO_memcmp (computed, expected, PASSWORD_HASH_LEN) == 0;
   OPENSSL_cleanse (computed, sizeof computed);
+  return same;
+}
+
+/* ---- CRAM-MD5 secrets (R-2.5) ---- */
+
+#define CRAM_PREFIX "{CRAM-MD5}"
+
+static void
+put_le32 (guchar  *out,
+          guint32  v)
+{
+  out[0] = v & 0xff;
+  out[1] = (v >> 8) & 0xff;
+  out[2] = (v >> 16) & 0xff;
+  out[3] = (v >> 24) & 0xff;
+}
+
+static guint32
+get_le32 (const guchar *in)
+{
+  return (guint32) in[0] | ((guint32) in[1] << 8) |
+         ((guint32) in[2] << 16) | ((guint32) in[3] << 24);
+}
+
+/* The MD5 state after one 64-byte block of key XOR @pad. */
+static void
+hmac_md5_pad_state (const guchar  key[64],
+                    guchar        pad,
+                    guchar        out[16])
+{
+  guchar block[64];
+  MD5_CTX ctx;
+
+  for (gsize i = 0; i < 64; i++)
+    block[i] = key[i] ^ pad;
+  MD5_Init (&ctx);
+  MD5_Update (&ctx, block, sizeof block);
+  put_le32 (out, ctx.A);
+  put_le32 (out + 4, ctx.B);
+  put_le32 (out + 8, ctx.C);
+  put_le32 (out + 12, ctx.D);
+  OPENSSL_cleanse (block, sizeof block);
+  OPENSSL_cleanse (&ctx, sizeof ctx);
+}
+
+static void
+md5_restore (MD5_CTX      *ctx,
+             const guchar  state[16])
+{
+  MD5_Init (ctx);
+  ctx->A = get_le32 (state);
+  ctx->B = get_le32 (state + 4);
+  ctx->C = get_le32 (state + 8);
+  ctx->D = get_le32 (state + 12);
+  ctx->Nl = 512;   /* one 64-byte block already hashed */
+  ctx->Nh = 0;
+}
+
+/**
+ * mg_config_cram_md5_secret:
+ * @password: the password in clear
+ *
+ * Returns: (transfer full) (nullable): "{CRAM-MD5}" + 64 hex digits
+ */
+char *
+mg_config_cram_md5_secret (const char *password)
+{
+  guchar key[64] = { 0 };
+  guchar states[32];
+  gsize len;
+  char *result;
+
+  g_return_val_if_fail (password != NULL, NULL);
+
+  len = strlen (password);
+  if (len > sizeof key)
+    MD5 ((const guchar *) password, len, key);   /* RFC 2104: long keys are hashed */
+  else
+    memcpy (key, password, len);
+
+  hmac_md5_pad_state (key, 0x36, states);
+  hmac_md5_pad_state (key, 0x5c, states + 16);
+  OPENSSL_cleanse (key, sizeof key);
+
+  result = g_malloc (strlen (CRAM_PREFIX) + 65);
+  strcpy (result, CRAM_PREFIX);
+  for (gsize i = 0; i < sizeof states; i++)
+    g_snprintf (result + strlen (CRAM_PREFIX) + 2 * i, 3, "%02x", states[i]);
+  OPENSSL_cleanse (states, sizeof states);
+  return result;
+}
+
+static gboolean
+parse_hex (const char *hex,
+           guchar     *out,
+           gsize       n)
+{
+  if (strlen (hex) != 2 * n)
+    return FALSE;
+  for (gsize i = 0; i < n; i++)
+    {
+      int hi = g_ascii_xdigit_value (hex[2 * i]);
+      int lo = g_ascii_xdigit_value (hex[2 * i + 1]);
+
+      if (hi < 0 || lo < 0)
+        return FALSE;
+      out[i] = (guchar) (hi << 4 | lo);
+    }
+  return TRUE;
+}
+
+gboolean
+mg_config_cram_md5_verify (const char *secret,
+                           const char *challenge,
+                           const char *digest_hex)
+{
+  guchar states[32];
+  guchar inner[16], outer[16], given[16];
+  MD5_CTX ctx;
+  gboolean same;
+
+  if (secret == NULL || challenge == NULL || digest_hex == NULL)
+    return FALSE;
+  if (!g_str_has_prefix (secret, CRAM_PREFIX) ||
+      !parse_hex (secret + strlen (CRAM_PREFIX), states, sizeof states) ||
+      !parse_hex (digest_hex, given, sizeof given))
+    return FALSE;
+
+  md5_restore (&ctx, states);
+  MD5_Update (&ctx, challenge, strlen (challenge));
+  MD5_Final (inner, &ctx);
+  md5_restore (&ctx, states + 16);
+  MD5_Update (&ctx, inner, sizeof inner);
+  MD5_Final (outer, &ctx);
+
+  same = CRYPTO_memcmp (outer, given, sizeof given) == 0;
+  OPENSSL_cleanse (states, sizeof states);
+  OPENSSL_cleanse (&ctx, sizeof ctx);
   return same;
 }

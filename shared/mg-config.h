@@ -29,6 +29,7 @@ typedef struct
   char *local_part;        /* canonical local part */
   char *domain;            /* canonical domain */
   char *password_hash;     /* nullable: "$pbkdf2-sha256$..." */
+  char *cram_md5;          /* nullable: "{CRAM-MD5}" + hex HMAC-MD5 contexts */
 } MgAccount;
 
 typedef struct
@@ -42,6 +43,9 @@ typedef struct
   char    *domain;         /* canonical domain */
   char    *host;           /* next hop: FQDN, IPv4 or IPv6 literal (no brackets) */
   guint16  port;
+  gboolean tls_required;   /* refuse a next hop without STARTTLS */
+  char    *auth_user;      /* "" = no AUTH to the next hop */
+  char    *auth_password;
 } MgRoute;
 
 typedef enum
@@ -64,6 +68,7 @@ typedef struct
 {
   char    *address;        /* "0.0.0.0", "::", "127.0.0.1", "*" (all, v4+v6) */
   guint16  port;           /* 0 = any free port (tests) */
+  gboolean tls;            /* implicit TLS ("ADDR:PORT/tls", 465 style) */
 } MgListenerSpec;
 
 typedef struct _MgConfig MgConfig;
@@ -122,6 +127,11 @@ void        mg_config_add_domain   (MgConfig    *config,
 void        mg_config_add_account  (MgConfig    *config,
                                     const char  *address,
                                     const char  *password_hash);
+/* Same, with the CRAM-MD5 secret (nullable, see mg_config_cram_md5_secret). */
+void        mg_config_add_account_full (MgConfig  *config,
+                                    const char  *address,
+                                    const char  *password_hash,
+                                    const char  *cram_md5);
 void        mg_config_add_alias    (MgConfig    *config,
                                     const char  *alias,
                                     const char * const *targets);
@@ -129,12 +139,21 @@ void        mg_config_add_route    (MgConfig    *config,
                                     const char  *domain,
                                     const char  *host,
                                     guint16      port);
+void        mg_config_set_route_security (MgConfig   *config,
+                                          const char *domain,
+                                          gboolean    tls_required,
+                                          const char *auth_user,
+                                          const char *auth_password);
 gboolean    mg_config_add_relay_rule (MgConfig  *config,
                                     const char  *pattern,
                                     gboolean     allow);
 void        mg_config_add_listener (MgConfig    *config,
                                     const char  *address,
                                     guint16      port);
+void        mg_config_add_listener_full (MgConfig *config,
+                                    const char  *address,
+                                    guint16      port,
+                                    gboolean     tls);
 void        mg_config_seal         (MgConfig    *config);
 
 /* R-2.4: parse a relay rule pattern.  Returns FALSE when @pattern is none
@@ -153,6 +172,19 @@ gboolean    mg_relay_rule_parse    (const char          *pattern,
 char       *mg_config_password_hash   (const char *password);
 gboolean    mg_config_password_verify (const char *hash,
                                        const char *password);
+
+/* R-2.5 CRAM-MD5: only what the mechanism needs is stored, as Dovecot
+ * does: "{CRAM-MD5}" + 64 hex digits, the MD5 states after the HMAC inner
+ * and outer key blocks.  The secret is password-equivalent for CRAM-MD5
+ * (whoever reads it can log in with CRAM-MD5) and, MD5 being fast, weak
+ * passwords can be found from it by brute force; it cannot be used for
+ * PLAIN/LOGIN directly.  secret returns NULL only on a crypto failure.
+ * verify computes HMAC-MD5(password, @challenge) from the secret and
+ * compares it in constant time with @digest_hex (32 hex digits). */
+char       *mg_config_cram_md5_secret (const char *password);
+gboolean    mg_config_cram_md5_verify (const char *secret,
+                                       const char *challenge,
+                                       const char *digest_hex);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MgConfig, mg_config_unref)
 

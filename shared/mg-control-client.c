@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "mg-control-client.h"
+#include "mg-problem.h"
 
 const char *
 mg_control_default_socket_path (void)
@@ -113,4 +114,103 @@ mg_control_client_connect_sync (const char    *socket_path,
     }
 
   return proxy;
+}
+
+/* ---- asynchronous connection (the console) ---------------------------- */
+
+static void
+on_proxy_ready_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+  MgDBusControl1 *proxy;
+
+  proxy = mg_dbus_control1_proxy_new_finish (result, &error);
+  if (proxy == NULL)
+    {
+      g_task_return_new_error (task, MG_CONTROL_ERROR, MG_CONTROL_ERROR_FAILED,
+                               _("cannot talk to mailgated on %s: %s"),
+                               (const char *) g_task_get_task_data (task),
+                               error->message);
+      return;
+    }
+  g_task_return_pointer (task, proxy, g_object_unref);
+}
+
+static void
+on_connection_ready_cb (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GDBusConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  GError *connect_error = NULL;
+
+  connection = g_dbus_connection_new_for_address_finish (result, &error);
+  if (connection == NULL)
+    {
+      set_connect_error (&connect_error, error, g_task_get_task_data (task));
+      g_task_return_error (task, connect_error);
+      return;
+    }
+
+  mg_dbus_control1_proxy_new (connection,
+                              G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES |
+                              G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                              NULL, MG_CONTROL_OBJECT_PATH,
+                              g_task_get_cancellable (task),
+                              on_proxy_ready_cb, g_object_ref (task));
+}
+
+void
+mg_control_client_connect_async (const char          *socket_path,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *escaped = NULL;
+  g_autofree char *address = NULL;
+
+  register_error_domains ();
+  if (socket_path == NULL)
+    socket_path = mg_control_default_socket_path ();
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mg_control_client_connect_async);
+  g_task_set_task_data (task, g_strdup (socket_path), g_free);
+
+  if (!g_file_test (socket_path, G_FILE_TEST_EXISTS))
+    {
+      g_task_return_new_error (task, MG_CONTROL_ERROR, MG_CONTROL_ERROR_NO_DAEMON,
+                               _("mailgated is not running (no socket %s)"), socket_path);
+      return;
+    }
+
+  escaped = g_dbus_address_escape_value (socket_path);
+  address = g_strdup_printf ("unix:path=%s", escaped);
+  g_dbus_connection_new_for_address (address,
+                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT,
+                                     NULL, cancellable,
+                                     on_connection_ready_cb, g_object_ref (task));
+}
+
+MgDBusControl1 *
+mg_control_client_connect_finish (GAsyncResult  *result,
+                                  GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+GPtrArray *
+mg_control_client_problems_from_variant (GVariant *problems)
+{
+  if (problems == NULL)
+    return mg_problems_new ();
+  return mg_problems_from_variant (problems);
 }

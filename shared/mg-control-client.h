@@ -49,4 +49,38 @@ MgDBusControl1 *mg_control_client_connect_sync (const char    *socket_path,
                                                 GCancellable  *cancellable,
                                                 GError       **error);
 
+/**
+ * mg_control_client_connect_async:
+ * @socket_path: (nullable): the control socket, %NULL for the default
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called in the thread-default main context of the caller
+ * @user_data: data for @callback
+ *
+ * The non-blocking twin of mg_control_client_connect_sync(), for the
+ * console: the connection, its authentication and the proxy are made
+ * without blocking the main loop.  Finish with
+ * mg_control_client_connect_finish().
+ */
+void            mg_control_client_connect_async  (const char          *socket_path,
+                                                  GCancellable        *cancellable,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+
+/**
+ * mg_control_client_connect_finish:
+ *
+ * Returns: (transfer full) (nullable): the proxy, or %NULL with @error set
+ *   as by mg_control_client_connect_sync()
+ */
+MgDBusControl1 *mg_control_client_connect_finish (GAsyncResult        *result,
+                                                  GError             **error);
+
+/**
+ * mg_control_client_problems_from_variant:
+ * @problems: (nullable): an a(sss) reply value
+ *
+ * Returns: (transfer full): a #GPtrArray of #MgProblem (empty for %NULL)
+ */
+GPtrArray      *mg_control_client_problems_from_variant (GVariant *problems);
+
 G_END_DECLS

@@ -294,3 +294,51 @@ mg_policy_is_our_domain (MgConfig   *config,
   return g_hash_table_contains (config->domain_index, domain) ||
          g_hash_table_contains (config->alias_domains, domain);
 }
+
+/**
+ * mg_policy_is_protected_sender:
+ * @config: the settings snapshot
+ * @sender: the canonical sender ("" for the null sender: never protected)
+ * @why: (nullable): the reason, for the trace
+ *
+ * R-2.6: postmaster of every local domain (and of every aliased domain) is
+ * protected, and so is each address in receiver.protected_senders.
+ *
+ * Returns: %TRUE when only an authenticated or relay-allowed client may
+ *   use @sender
+ */
+gboolean
+mg_policy_is_protected_sender (MgConfig   *config,
+                               const char *sender,
+                               GString    *why)
+{
+  g_auto(GStrv) listed = NULL;
+  const char *at;
+
+  g_return_val_if_fail (config != NULL, FALSE);
+  g_return_val_if_fail (sender != NULL, FALSE);
+
+  at = strrchr (sender, '@');
+  if (at == NULL)
+    return FALSE;
+  if ((gsize) (at - sender) == strlen ("postmaster") &&
+      g_ascii_strncasecmp (sender, "postmaster", at - sender) == 0 &&
+      mg_policy_is_our_domain (config, at + 1))
+    {
+      if (why != NULL)
+        g_string_append_printf (why, "sender <%s> is the postmaster of a local domain: protected", sender);
+      return TRUE;
+    }
+
+  listed = g_strsplit (mg_config_get_string (config, "receiver.protected_senders"), ",", -1);
+  for (gsize i = 0; listed[i] != NULL; i++)
+    {
+      if (*listed[i] != '\0' && g_ascii_strcasecmp (listed[i], sender) == 0)
+        {
+          if (why != NULL)
+            g_string_append_printf (why, "sender <%s> is listed in receiver.protected_senders", sender);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}

@@ -60,4 +60,11 @@ MgRcptVerdict   mg_policy_check_rcpt        (MgConfig     *config,
 gboolean        mg_policy_is_our_domain     (MgConfig     *config,
                                              const char   *domain);
 
+/* R-2.6: TRUE when @sender (canonical) is postmaster@<local or aliased
+ * domain> or listed in receiver.protected_senders: an unauthenticated
+ * client that no relay rule allows may not use it. */
+gboolean        mg_policy_is_protected_sender (MgConfig   *config,
+                                               const char *sender,
+                                               GString    *why);
+
 G_END_DECLS

@@ -29,6 +29,8 @@ mg_next_hop_free (MgNextHop *hop)
   g_free (hop->mailbox);
   g_free (hop->key);
   g_free (hop->why);
+  g_free (hop->auth_user);
+  g_free (hop->auth_password);
   g_free (hop);
 }
 
@@ -177,8 +179,25 @@ mg_route_lookup (MgConfig   *config,
     {
       g_autofree char *host_port = format_host_port (route->host, route->port);
 
-      return next_hop_smtp (route->host, route->port,
-                            g_strdup_printf ("route %s -> %s", domain, host_port));
+      hop = next_hop_smtp (route->host, route->port,
+                           g_strdup_printf ("route %s -> %s", domain, host_port));
+      /* R-3.5: per-route TLS and credentials; they are part of the key so
+       * a cached connection is never shared between different settings */
+      hop->tls_required = route->tls_required;
+      if (route->auth_user != NULL && *route->auth_user != '\0')
+        {
+          hop->auth_user = g_strdup (route->auth_user);
+          hop->auth_password = g_strdup (route->auth_password != NULL ? route->auth_password : "");
+        }
+      if (hop->tls_required || hop->auth_user != NULL)
+        {
+          char *key = g_strdup_printf ("%s|tls=%d|auth=%s", hop->key, hop->tls_required,
+                                       hop->auth_user != NULL ? hop->auth_user : "");
+
+          g_free (hop->key);
+          hop->key = key;
+        }
+      return hop;
     }
 
   local_domain = mg_config_find_domain (config, domain);
@@ -245,6 +264,33 @@ reaches_listener (MgConfig             *config,
   return g_ascii_strcasecmp (host, "localhost") == 0 &&
          (g_str_equal (listener->address, "127.0.0.1") ||
           g_str_equal (listener->address, "::1"));
+}
+
+/**
+ * mg_route_table_find_own_listener:
+ * @config: the snapshot
+ * @host: a next hop host (FQDN or IP literal without brackets)
+ * @port: its port
+ *
+ * Returns: (transfer none) (nullable): the listener of ours that a
+ *   connection to @host:@port would reach (R-3.4), or %NULL
+ */
+const MgListenerSpec *
+mg_route_table_find_own_listener (MgConfig   *config,
+                                  const char *host,
+                                  guint16     port)
+{
+  g_return_val_if_fail (config != NULL, NULL);
+  g_return_val_if_fail (host != NULL, NULL);
+
+  for (guint i = 0; i < config->listeners->len; i++)
+    {
+      const MgListenerSpec *listener = g_ptr_array_index (config->listeners, i);
+
+      if (reaches_listener (config, host, port, listener))
+        return listener;
+    }
+  return NULL;
 }
 
 static void

@@ -26,8 +26,12 @@ typedef struct
   char          *host;     /* SMTP / MX */
   guint16        port;     /* SMTP / MX */
   char          *mailbox;  /* MAILDIR: directory (template expanded, relative to state dir if not absolute) */
-  char          *key;      /* grouping key: "smtp:host:port", "mx:domain:port", "maildir:path", "none" */
+  char          *key;      /* grouping key: "smtp:host:port" (+ "|tls=1|auth=user" for a secured
+                            route), "mx:domain:port", "maildir:path", "none" */
   char          *why;      /* "route corp.example -> 127.0.0.1:20025", "smart host 10.0.0.1:25", ... */
+  gboolean       tls_required;   /* the route requires STARTTLS */
+  char          *auth_user;      /* nullable: AUTH to the next hop (route credentials) */
+  char          *auth_password;
 } MgNextHop;
 
 /* @address is "local@domain" with a canonical domain. */
@@ -41,6 +45,11 @@ void       mg_next_hop_free    (MgNextHop  *hop);
  * forward-all with a local domain that has neither route nor smart host,
  * wildcard aliases (R-2.3 method A). */
 GPtrArray *mg_route_table_lint (MgConfig   *config);
+
+/* The listener of ours that @host:@port would reach, or NULL (transfer none). */
+const MgListenerSpec *mg_route_table_find_own_listener (MgConfig   *config,
+                                                        const char *host,
+                                                        guint16     port);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MgNextHop, mg_next_hop_free)
 

@@ -78,6 +78,34 @@ static const MgSettingInfo settings[] = {
     N_("Seconds to wait for a reply from the next hop") },
   { "delivery.helo_name", MG_SETTING_HOST, "", 0, 0,
     N_("Name sent in EHLO to the next hop (empty: the receiver host name)") },
+  { "dns.forwarder", MG_SETTING_STRING, "", 0, 64,            /* R-3.1 */
+    N_("DNS server for MX lookups as IP[@PORT] (empty: the system resolver)") },
+  { "delivery.report_language", MG_SETTING_STRING, "en", 0, 2,   /* R-3.7 */
+    N_("Language of the failure reports sent to senders: en or ja") },
+  { "delivery.postmaster", MG_SETTING_STRING, "", 0, 254,
+    N_("Postmaster address for report copies (empty: postmaster at the receiver host name)") },
+  { "delivery.fail_report_copy", MG_SETTING_BOOL, "false", 0, 0,
+    N_("Send the postmaster a copy of every failure report") },
+  { "delivery.delay_warning", MG_SETTING_INT, "0", 0, 2592000,
+    N_("Seconds after which the sender is warned of a delayed message (0: never)") },
+
+  /* Front door: SMTP AUTH (R-2.5), TLS (R-1.1), sender protection (R-2.6) */
+  { "auth.methods", MG_SETTING_STRING, "PLAIN,LOGIN,CRAM-MD5", 0, 64,
+    N_("SMTP AUTH mechanisms offered, comma separated: PLAIN, LOGIN, CRAM-MD5 (empty: no SMTP AUTH)") },
+  { "auth.require_tls", MG_SETTING_BOOL, "true", 0, 0,
+    N_("Offer and accept SMTP AUTH only over TLS") },
+  { "auth.failure_delay", MG_SETTING_INT, "1", 0, 60,
+    N_("Seconds before answering a failed login; doubles with each further failure from the same client address") },
+  { "auth.max_failures", MG_SETTING_INT, "10", 1, 100000,
+    N_("Failed logins from one client address within 15 minutes before it may not log in any more") },
+  { "tls.cert", MG_SETTING_STRING, "", 0, MAX_PATH_LENGTH,
+    N_("Certificate file (PEM, with its chain) for STARTTLS and implicit-TLS listeners (empty: no TLS)") },
+  { "tls.key", MG_SETTING_STRING, "", 0, MAX_PATH_LENGTH,
+    N_("Private key file (PEM) of the certificate") },
+  { "receiver.protected_senders", MG_SETTING_STRING, "", 0, MAX_PATH_LENGTH,
+    N_("Sender addresses outside clients may not use without logging in, comma separated (postmaster of every local domain always)") },
+  { "receiver.require_reverse_dns", MG_SETTING_BOOL, "false", 0, 0,   /* R-1.7 */
+    N_("Refuse mail from clients whose address has no host name that maps back to it (logged-in and relay-allowed clients excepted)") },
 };
 
 const MgSettingInfo *
@@ -192,6 +220,70 @@ has_control_chars (const char *value)
   return FALSE;
 }
 
+/* dns.forwarder: "" or "IP[@PORT]" (libunbound's ub_ctx_set_fwd form) */
+static gboolean
+forwarder_is_valid (const char *value)
+{
+  g_auto(GStrv) parts = g_strsplit (value, "@", 2);
+  guint64 port = 0;
+
+  if (*value == '\0')
+    return TRUE;
+  if (!g_hostname_is_ip_address (parts[0]))
+    return FALSE;
+  return parts[1] == NULL ||
+         (g_ascii_string_to_unsigned (parts[1], 10, 1, 65535, &port, NULL));
+}
+
+/* auth.methods: "plain, cram-md5" -> "PLAIN,CRAM-MD5"; unknown names refused. */
+static char *
+normalise_auth_methods (const char *value)
+{
+  static const char * const known[] = { "PLAIN", "LOGIN", "CRAM-MD5" };
+  g_auto(GStrv) names = g_strsplit (value, ",", -1);
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  for (gsize i = 0; names[i] != NULL; i++)
+    {
+      const char *name = g_strstrip (names[i]);
+      gboolean found = FALSE;
+
+      if (*name == '\0' && names[1] == NULL)
+        break;   /* "": no mechanism */
+      for (gsize k = 0; k < G_N_ELEMENTS (known); k++)
+        found = found || g_ascii_strcasecmp (name, known[k]) == 0;
+      if (!found)
+        return NULL;
+      if (out->len > 0)
+        g_string_append_c (out, ',');
+      g_string_append (out, name);
+    }
+  return g_ascii_strup (out->str, -1);
+}
+
+/* receiver.protected_senders: mailboxes, canonical, comma separated. */
+static char *
+normalise_mailbox_list (const char *value)
+{
+  g_auto(GStrv) items = g_strsplit (value, ",", -1);
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  for (gsize i = 0; items[i] != NULL; i++)
+    {
+      g_autofree char *canonical = NULL;
+      const char *item = g_strstrip (items[i]);
+
+      if (*item == '\0' && items[1] == NULL)
+        break;
+      if ((canonical = mg_mailbox_canonical (item)) == NULL)
+        return NULL;
+      if (out->len > 0)
+        g_string_append_c (out, ',');
+      g_string_append (out, canonical);
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
 /* Checks a few string settings need beyond their length. */
 static char *
 normalise_string_extra (const MgSettingInfo *info,
@@ -205,6 +297,25 @@ normalise_string_extra (const MgSettingInfo *info,
       /* R-3.3: the template names the user */
       if (strstr (value, "%USERNAME%") != NULL)
         result = g_strdup (value);
+    }
+  else if (g_str_equal (info->key, "auth.methods"))
+    result = normalise_auth_methods (value);
+  else if (g_str_equal (info->key, "receiver.protected_senders"))
+    result = normalise_mailbox_list (value);
+  else if (g_str_equal (info->key, "dns.forwarder"))
+    {
+      if (forwarder_is_valid (value))
+        result = g_strdup (value);
+    }
+  else if (g_str_equal (info->key, "delivery.report_language"))
+    {
+      if (g_str_equal (value, "en") || g_str_equal (value, "ja"))
+        result = g_strdup (value);
+    }
+  else if (g_str_equal (info->key, "delivery.postmaster"))
+    {
+      /* "" or a mailbox, stored canonical */
+      result = *value == '\0' ? g_strdup ("") : mg_mailbox_canonical (value);
     }
   else
     result = g_strdup (value);

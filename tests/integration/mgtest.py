@@ -7,6 +7,8 @@ NextHop  a python3-aiosmtpd server on 127.0.0.1, port 0, recording every
          envelope and counting connections; it can be stopped and started
          again on the same port, and told to refuse recipients.
 Trace    `mailgatectl trace` in the background, collecting lines.
+DnsServer  dnsmasq on 127.0.0.1 (free port) serving only the MX / A / raw
+         records a test gives (the gateway's dns.forwarder points at it).
 
 Every process a test starts is stopped in tearDown, even when the test
 fails (unittest runs addCleanup functions whatever happens).
@@ -18,10 +20,12 @@ Run by meson (one meson test per test case), or by hand:
 import asyncio
 import json
 import os
+import pwd
 import shutil
 import signal
 import smtplib
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -56,6 +60,41 @@ def free_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+class _NxDomainServer:
+    """A loopback DNS responder answering NXDOMAIN to every query: the
+    default dns.forwarder of every Gateway, so no test ever asks the real
+    DNS (a failure report to example.org fails at once, as it should)."""
+
+    _instance = None
+    _lock = threading.Lock()
+
+    @classmethod
+    def forwarder(cls):
+        with cls._lock:
+            if cls._instance is None:
+                cls._instance = cls()
+            return "127.0.0.1@%d" % cls._instance.port
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            query, peer = self.sock.recvfrom(4096)
+            if len(query) < 12:
+                continue
+            end = 12
+            while end < len(query) and query[end] != 0:
+                end += query[end] + 1
+            question = query[12:end + 5]
+            flags = 0x8000 | (query[2] & 0x01) << 8 | 0x0080 | 3   # QR, RD copied, RA, NXDOMAIN
+            header = query[:2] + flags.to_bytes(2, "big") + b"\x00\x01" + b"\x00" * 6
+            self.sock.sendto(header + question, peer)
+
+
 class Gateway:
     """One mailgated under test."""
 
@@ -87,6 +126,9 @@ class Gateway:
         wait_until(self._answers, timeout=15, what="mailgated control socket")
         if listeners is not None:
             self.ctl("listen", "set", ",".join(listeners))
+            # never the real DNS (loopback only); tests with records give their own
+            if "dns.forwarder" not in (settings or {}):
+                self.ctl("config", "set", "dns.forwarder", _NxDomainServer.forwarder())
         for key, value in (settings or {}).items():
             self.ctl("config", "set", key, str(value))
         if autostart:
@@ -142,6 +184,14 @@ class Gateway:
     def log(self):
         try:
             with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_file(self, kind):
+        """STATE_DIR/log/KIND.log (accept, receive, sender, fail) as text."""
+        try:
+            with open(os.path.join(self.state_dir, "log", kind + ".log"), "rb") as f:
                 return f.read().decode("utf-8", "replace")
         except OSError:
             return ""
@@ -204,16 +254,50 @@ class _CountingSMTP(AioSMTP):
         super().connection_made(transport)
 
 
-class NextHop:
-    """A real SMTP next hop (aiosmtpd) on loopback."""
+def make_certificate(directory, name="localhost"):
+    """A self-signed certificate and key made with the openssl CLI;
+    returns (cert path, key path)."""
+    cert = os.path.join(directory, "cert.pem")
+    key = os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                    "-subj", "/CN=" + name, "-keyout", key, "-out", cert],
+                   check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    return cert, key
 
-    def __init__(self, testcase, host="127.0.0.1", port=0):
+
+class NextHop:
+    """A real SMTP next hop (aiosmtpd) on loopback.
+
+    tls=True offers STARTTLS with a certificate made at setup; auth={user:
+    password} offers AUTH PLAIN and LOGIN (by default only after STARTTLS;
+    auth_require_tls=False offers it in clear too; auth_exclude=["PLAIN"]
+    leaves a mechanism out).  Successful logins are kept in `logins`
+    (mechanism, user); every accepted message records in `tls_used` whether
+    its session was encrypted."""
+
+    def __init__(self, testcase, host="127.0.0.1", port=0, tls=False, auth=None,
+                 auth_require_tls=True, auth_exclude=()):
         self.host = host
         self.port = port
+        self.tls_context = None
+        if tls:
+            workdir = tempfile.mkdtemp(prefix="mgtest-cert-")
+            testcase.addCleanup(shutil.rmtree, workdir, True)
+            cert, key = make_certificate(workdir)
+            self.tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self.tls_context.load_cert_chain(cert, key)
+        self.auth = auth
+        self.auth_require_tls = auth_require_tls
+        self.auth_exclude = list(auth_exclude)
+        self.logins = []            # (mechanism, user) of successful AUTH
+        self.tls_used = []          # per accepted message: was the session encrypted
         self.messages = []          # (mail_from, [rcpts], content bytes)
         self.connections = 0
         self.refuse = {}            # rcpt -> "550 5.1.1 ..." reply
         self.data_reply = None      # e.g. "451 4.3.0 try later"
+        self.data_delay = 0         # seconds before the reply to the message data
+        self.data_started = 0       # message data received (before the delay)
         self.lock = threading.Lock()
         self._loop = None
         self._server = None
@@ -229,11 +313,16 @@ class NextHop:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.data_started += 1
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         if self.data_reply:
             return self.data_reply
         with self.lock:
             self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
                                   envelope.original_content))
+            self.tls_used.append(session.ssl is not None)
         return "250 2.0.0 Ok: stored"
 
     def start(self):
@@ -242,8 +331,15 @@ class NextHop:
         def run():
             self._loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self._loop)
+            options = {}
+            if self.tls_context is not None:
+                options["tls_context"] = self.tls_context
+            if self.auth is not None:
+                options.update(authenticator=self._authenticate,
+                               auth_require_tls=self.auth_require_tls,
+                               auth_exclude_mechanism=self.auth_exclude)
             factory = lambda: _CountingSMTP(self, self, decode_data=False,
-                                            enable_SMTPUTF8=True)
+                                            enable_SMTPUTF8=True, **options)
             self._server = self._loop.run_until_complete(
                 self._loop.create_server(factory, self.host, self.port, reuse_address=True))
             self.port = self._server.sockets[0].getsockname()[1]
@@ -259,6 +355,15 @@ class NextHop:
             raise AssertionError("next hop did not start")
         return self
 
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+        user = auth_data.login.decode("utf-8", "replace")
+        ok = self.auth.get(user) == auth_data.password.decode("utf-8", "replace")
+        if ok:
+            with self.lock:
+                self.logins.append((mechanism, user))
+        return AuthResult(success=ok, handled=False)
+
     def stop(self):
         if self._loop is not None and self._thread is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
@@ -272,11 +377,96 @@ class NextHop:
         return self.messages
 
 
+DNSMASQ = "/usr/sbin/dnsmasq"
+
+
+def free_udp_tcp_port(host="127.0.0.1"):
+    """A port free for both UDP and TCP a moment ago (a DNS server needs both)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind((host, 0))
+            port = u.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind((host, port))
+                except OSError:
+                    continue
+                return port
+
+
+class DnsServer:
+    """A real DNS server (dnsmasq) on 127.0.0.1 with the records a test
+    gives; only they exist: every other name under @local_domains is
+    NXDOMAIN, and nothing is forwarded anywhere.
+
+    mx: [(domain, host, preference)]  hosts: [(name, address)]
+    raw: [(name, rrtype, hex rdata)]  e.g. ("nullmx.test", 15, "000000")
+    Use `forwarder` as the gateway's dns.forwarder setting."""
+
+    def __init__(self, testcase, mx=(), hosts=(), raw=(), local_domains=("dnstest",), ttl=60):
+        self.proc = None
+        self.port = None
+        self.args = ["--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+                     "--pid-file=", "--listen-address=127.0.0.1", "--bind-interfaces",
+                     "--local-ttl=%d" % ttl, "--log-facility=-", "--log-queries",
+                     "--user=" + pwd.getpwuid(os.getuid()).pw_name]
+        self.args += ["--local=/%s/" % d for d in local_domains]
+        self.args += ["--mx-host=%s,%s,%d" % r for r in mx]
+        self.args += ["--host-record=%s,%s" % r for r in hosts]
+        self.args += ["--dns-rr=%s,%d,%s" % r for r in raw]
+        self.output = tempfile.TemporaryFile()
+        testcase.addCleanup(self.stop)
+
+    @property
+    def forwarder(self):
+        return "127.0.0.1@%d" % self.port
+
+    def start(self):
+        for _ in range(5):
+            self.port = free_udp_tcp_port()
+            self.proc = subprocess.Popen([DNSMASQ, "--port=%d" % self.port] + self.args,
+                                         stdout=self.output, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+            try:
+                wait_until(self._listening, timeout=10, what="dnsmasq")
+                return self
+            except _Exited:
+                continue      # the port was taken meanwhile: another one
+        raise AssertionError("dnsmasq did not start:\n" + self.log())
+
+    def _listening(self):
+        if self.proc.poll() is not None:
+            raise _Exited()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            return s.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def log(self):
+        self.output.seek(0)
+        return self.output.read().decode("utf-8", "replace")
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        if not self.output.closed:
+            self.output.close()
+
+
+class _Exited(Exception):
+    pass
+
+
 class Trace:
     """`mailgatectl trace` running in the background."""
 
     def __init__(self, gateway):
         self.lines = []
+        self._gateway = gateway
         self.proc = subprocess.Popen([MAILGATECTL, "--socket", gateway.socket, "trace"],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      stdin=subprocess.DEVNULL, text=True)
@@ -287,6 +477,16 @@ class Trace:
     def _read(self):
         for line in self.proc.stdout:
             self.lines.append(line.rstrip("\n"))
+
+    def wait_ready(self, timeout=10):
+        """Poll until the subscription is live: each poll opens an SMTP
+        connection to the gateway (traced) until a trace line arrives."""
+        def poke():
+            client = self._gateway.smtp()
+            client.quit()
+            return len(self.lines) > 0
+        wait_until(poke, timeout=timeout, interval=0.1, what="trace subscription")
+        return self
 
     def wait_for(self, text, timeout=10):
         return wait_until(lambda: [l for l in self.lines if text in l], timeout=timeout,
@@ -302,6 +502,90 @@ class Trace:
                 self.proc.wait()
         self.proc.stdout.close()
         self.proc.stderr.close()
+
+
+class TestCA:
+    """A throw-away certificate authority made with the openssl CLI in
+    @directory, and server certificates it signs (for 127.0.0.1 and a name).
+    client_context() trusts only this CA."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.cert = os.path.join(directory, "ca.pem")
+        self.key = os.path.join(directory, "ca.key")
+        self._serial = 0
+        self._openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                      "-nodes", "-keyout", self.key, "-out", self.cert, "-days", "2",
+                      "-subj", "/CN=mailgate test CA",
+                      "-addext", "basicConstraints=critical,CA:TRUE",
+                      "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+
+    def _openssl(self, *args):
+        r = subprocess.run(["openssl"] + list(args), capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, timeout=60)
+        if r.returncode != 0:
+            raise AssertionError("openssl %s failed: %s" % (args[0], r.stderr))
+
+    def issue(self, name="mx.test.example", stem=None):
+        """A server certificate + key signed by the CA: (cert path, key path)."""
+        self._serial += 1
+        stem = stem or "server%d" % self._serial
+        cert = os.path.join(self.dir, stem + ".pem")
+        key = os.path.join(self.dir, stem + ".key")
+        csr = os.path.join(self.dir, stem + ".csr")
+        ext = os.path.join(self.dir, stem + ".ext")
+        with open(ext, "w") as f:
+            f.write("basicConstraints=CA:FALSE\n"
+                    "keyUsage=critical,digitalSignature\n"
+                    "extendedKeyUsage=serverAuth\n"
+                    "subjectKeyIdentifier=hash\n"
+                    "authorityKeyIdentifier=keyid,issuer\n"
+                    "subjectAltName=DNS:%s,IP:127.0.0.1,IP:::1\n" % name)
+        self._openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                      "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=" + name)
+        self._openssl("x509", "-req", "-in", csr, "-CA", self.cert, "-CAkey", self.key,
+                      "-set_serial", str(1000 + self._serial), "-days", "2",
+                      "-extfile", ext, "-out", cert)
+        return cert, key
+
+    def client_context(self):
+        import ssl
+        ctx = ssl.create_default_context(cafile=self.cert)
+        return ctx
+
+
+def smtp_tls(gateway, index=0, context=None):
+    """smtplib.SMTP_SSL to the gateway's listener @index (implicit TLS)."""
+    addr = gateway.bound()[index]
+    h, p = addr.rsplit(":", 1)
+    h = h.strip("[]")
+    if h in ("0.0.0.0", "::"):
+        h = "127.0.0.1"
+    client = smtplib.SMTP_SSL(h, int(p), timeout=30, context=context)
+    gateway.testcase.addCleanup(_quietly_close, client)
+    return client
+
+
+def read_reply(sock_file):
+    """One (possibly multi-line) SMTP reply from a file made by
+    socket.makefile('rb'): (code, [lines])."""
+    lines = []
+    while True:
+        line = sock_file.readline()
+        if not line:
+            raise AssertionError("connection closed after %r" % lines)
+        lines.append(line.decode("latin-1").rstrip("\r\n"))
+        if len(line) < 4 or line[3:4] != b"-":
+            return int(lines[-1][:3]), lines
+
+
+def process_rss_kib(pid):
+    """VmRSS of process @pid in KiB (from /proc)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
 
 
 class GatewayTestCase(unittest.TestCase):
@@ -320,6 +604,9 @@ class GatewayTestCase(unittest.TestCase):
 
     def next_hop(self, **kwargs):
         return NextHop(self, **kwargs).start()
+
+    def dns_server(self, **kwargs):
+        return DnsServer(self, **kwargs).start()
 
     def tearDown(self):
         outcome = getattr(self, "_outcome", None)

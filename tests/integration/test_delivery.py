@@ -73,8 +73,11 @@ class Delivery(GatewayTestCase):
         self.assertIn(queue_id.encode(), content.split(b"\r\n\r\n")[0])
         wait_until(lambda: self.queue_size() == 0, what="empty queue")
         self.assertGreaterEqual(self.gw.status()["delivered"], 1)
-        self.assertIn("%s: to=<user1@corp.example> relay=127.0.0.1:%d status=sent (250"
-                      % (queue_id, self.hop.port), self.gw.log())
+        # R-4.3: one sender log line per attempt: queue id, recipient, next hop, reply
+        wait_until(lambda: "%s: sender: from=%s to=user1@corp.example relay=127.0.0.1:%d "
+                           "status=sent reply=\"250 2.0.0 Ok: stored\""
+                           % (queue_id, SENDER, self.hop.port) in self.gw.log_file("sender"),
+                   what="sender log line")
 
     def test_trace_lines(self):
         """R-4.1: routing decision, connection, protocol lines, result."""
@@ -123,9 +126,10 @@ class Delivery(GatewayTestCase):
         self.assertGreaterEqual(status["failed"], 1)
         self.assertEqual(status["deferred"], 0)
         self.assertEqual(self.hop.messages, [])
-        wait_until(lambda: "%s: to=<user1@corp.example> relay=127.0.0.1:%d status=bounced "
-                           "(550 5.1.1 no such user here)" % (queue_id, self.hop.port)
-                   in self.gw.log(), what="bounce log line")
+        line = ("%s: fail: from=%s to=user1@corp.example relay=127.0.0.1:%d status=bounced "
+                "reply=\"550 5.1.1 no such user here\"" % (queue_id, SENDER, self.hop.port))
+        wait_until(lambda: line in self.gw.log_file("fail"), what="fail log line")
+        self.assertIn(line.replace(": fail:", ": sender:"), self.gw.log_file("sender"))
 
     def test_clean_stop_with_cached_connection(self):
         """The daemon stops cleanly with an idle cached connection, and a
@@ -196,8 +200,9 @@ class NextHopDown(GatewayTestCase):
         self.assertEqual(rcpts, ["user1@corp.example"])
         self.assertEqual(strip_received(content), BODY)
         wait_until(lambda: self.gw.status()["queue"] == 0, what="empty queue")
-        self.assertIn("%s: to=<user1@corp.example> relay=127.0.0.1:%d status=deferred"
-                      % (queue_id, self.port), self.gw.log())
+        self.assertIn("%s: sender: from=%s to=user1@corp.example relay=127.0.0.1:%d "
+                      "status=deferred" % (queue_id, SENDER, self.port),
+                      self.gw.log_file("sender"))
 
     def test_queued_message_survives_restart(self):
         """R-3.8: stop with a deferred message queued (clean exit), start
@@ -221,8 +226,42 @@ class NextHopDown(GatewayTestCase):
         queue_id = send(client, ["user1@corp.example"])
         wait_until(lambda: self.gw.status()["queue"] == 0, timeout=20, what="expiry")
         self.assertGreaterEqual(self.gw.status()["failed"], 1)
-        wait_until(lambda: "%s: to=<user1@corp.example> status=expired (expired: "
-                           % queue_id in self.gw.log(), what="expiry log line")
+        wait_until(lambda: "%s: fail: from=%s to=user1@corp.example status=expired "
+                           "reply=\"expired: " % (queue_id, SENDER) in self.gw.log_file("fail"),
+                   what="expiry log line")
+
+
+class KillDuringDelivery(GatewayTestCase):
+    """R-3.8: kill -9 while a message is being delivered: nothing is lost;
+    only the message in flight may arrive twice."""
+
+    def test_kill9_while_next_hop_holds_the_data(self):
+        hop = self.next_hop()
+        gw = self.gateway()
+        gw.ctl("domain", "add", "corp.example")
+        gw.ctl("user", "add", "user1@corp.example")
+        gw.ctl("route", "add", "corp.example", "127.0.0.1", str(hop.port))
+        client = gw.smtp()
+        done = send(client, ["user1@corp.example"],
+                    BODY.replace(b"delivery test", b"before the kill"))
+        hop.wait_for(1)
+        wait_until(lambda: gw.status()["queue"] == 0, what="empty queue")
+
+        hop.data_delay = 3            # the next hop sits on the next message
+        in_flight = send(client, ["user1@corp.example"],
+                         BODY.replace(b"delivery test", b"in flight"))
+        client.close()
+        wait_until(lambda: hop.data_started >= 2, what="message data at the next hop")
+        gw.kill9()
+        hop.data_delay = 0
+        gw.restart()
+        wait_until(lambda: gw.status()["queue"] == 0, timeout=30, what="empty queue")
+
+        def count(subject):
+            return sum(1 for m in hop.messages if subject in m[2])
+        wait_until(lambda: count(b"Subject: in flight") >= 1, what="the message in flight")
+        self.assertEqual(count(b"Subject: before the kill"), 1, done)
+        self.assertIn(count(b"Subject: in flight"), (1, 2), in_flight)
 
 
 class LocalMailbox(GatewayTestCase):

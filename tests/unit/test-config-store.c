@@ -132,7 +132,7 @@ test_migrate_from_zero (void)
 
   store = mg_config_store_open (path, "user", &error);
   g_assert_no_error (error);
-  g_assert_cmpint (mg_config_store_schema_version (store), ==, 1);
+  g_assert_cmpint (mg_config_store_schema_version (store), ==, 3);
   config = mg_config_store_snapshot (store, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (config->listeners->len, ==, 2);
@@ -167,7 +167,7 @@ test_migrate_reopen (Fixture       *fx,
   /* reopening migrates nothing and keeps the data; defaults not re-added */
   fx->store = mg_config_store_open (fx->path, "system", &error);
   g_assert_no_error (error);
-  g_assert_cmpint (mg_config_store_schema_version (fx->store), ==, 1);
+  g_assert_cmpint (mg_config_store_schema_version (fx->store), ==, 3);
   config = snapshot (fx);
   g_assert_cmpuint (config->domains->len, ==, 1);
   g_assert_cmpuint (config->listeners->len, ==, 2);

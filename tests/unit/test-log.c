@@ -96,6 +96,94 @@ test_rotation_bounded (void)
   rm_rf (dir);
 }
 
+/* "mailgatectl log tail": the last lines, of one kind or all merged by time */
+static void
+test_read_tail (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("mglog-XXXXXX", NULL);
+  g_autoptr(GPtrArray) lines = NULL;
+  MgLogKind kind;
+
+  g_assert_true (mg_log_open (dir, 0, 0, NULL));
+  for (guint i = 0; i < 30; i++)
+    {
+      g_autofree char *n = g_strdup_printf ("%u", i);
+
+      mg_log_event (i % 3 == 0 ? MG_LOG_FAIL : MG_LOG_ACCEPT, NULL, "n", n, NULL);
+    }
+
+  lines = mg_log_read (MG_LOG_ACCEPT, NULL, 5);
+  g_assert_cmpuint (lines->len, ==, 5);
+  g_assert_true (g_str_has_suffix (g_ptr_array_index (lines, 0), "accept: n=23"));
+  g_assert_true (g_str_has_suffix (g_ptr_array_index (lines, 4), "accept: n=29"));
+  g_clear_pointer (&lines, g_ptr_array_unref);
+
+  /* all kinds, merged by time stamp (milliseconds: keep them apart) */
+  g_usleep (2000);
+  mg_log_event (MG_LOG_FAIL, NULL, "n", "30", NULL);
+  g_usleep (2000);
+  mg_log_event (MG_LOG_ACCEPT, NULL, "n", "31", NULL);
+  g_usleep (2000);
+  mg_log_event (MG_LOG_FAIL, NULL, "n", "32", NULL);
+  lines = mg_log_read (MG_LOG_N_KINDS, NULL, 3);
+  g_assert_cmpuint (lines->len, ==, 3);
+  g_assert_true (g_str_has_suffix (g_ptr_array_index (lines, 0), "fail: n=30"));
+  g_assert_true (g_str_has_suffix (g_ptr_array_index (lines, 1), "accept: n=31"));
+  g_assert_true (g_str_has_suffix (g_ptr_array_index (lines, 2), "fail: n=32"));
+  g_clear_pointer (&lines, g_ptr_array_unref);
+
+  g_assert_true (mg_log_kind_from_name ("sender", &kind));
+  g_assert_cmpint (kind, ==, MG_LOG_SENDER);
+  g_assert_false (mg_log_kind_from_name ("mail", &kind));
+
+  mg_log_close ();
+  lines = mg_log_read (MG_LOG_N_KINDS, NULL, 4);     /* closed: nothing */
+  g_assert_cmpuint (lines->len, ==, 0);
+  rm_rf (dir);
+}
+
+/* "mailgatectl log search ID": every line about one message, rotated files
+ * included, in time order, across kinds */
+static void
+test_read_search (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("mglog-XXXXXX", NULL);
+  g_autoptr(GPtrArray) lines = NULL;
+
+  g_assert_true (mg_log_open (dir, 400, 20, NULL));
+  mg_log_event (MG_LOG_RECEIVE, "B0000000001", "status", "queued", NULL);
+  for (guint i = 0; i < 40; i++)
+    {
+      g_autofree char *n = g_strdup_printf ("%u", i);
+
+      mg_log_event (MG_LOG_RECEIVE, "B0000000002", "n", n, NULL);
+      mg_log_event (MG_LOG_RECEIVE, "B00000000010", "n", n, NULL);   /* longer id */
+    }
+  mg_log_event (MG_LOG_SENDER, "B0000000001", "status", "deferred", NULL);
+  mg_log_event (MG_LOG_FAIL, "B0000000001", "status", "bounced", NULL);
+
+  lines = mg_log_read (MG_LOG_N_KINDS, "B0000000001", 0);
+  g_assert_cmpuint (lines->len, ==, 3);
+  g_assert_nonnull (strstr (g_ptr_array_index (lines, 0), "B0000000001: receive: status=queued"));
+  g_assert_nonnull (strstr (g_ptr_array_index (lines, 1), "sender: status=deferred"));
+  g_assert_nonnull (strstr (g_ptr_array_index (lines, 2), "fail: status=bounced"));
+  g_clear_pointer (&lines, g_ptr_array_unref);
+
+  /* the first line was rotated away from receive.log long ago */
+  g_autofree char *current = read_file (dir, "receive.log");
+  g_assert_null (strstr (current, "B0000000001:"));
+
+  lines = mg_log_read (MG_LOG_N_KINDS, "B0000000002", 0);
+  g_assert_cmpuint (lines->len, ==, 40);
+  g_clear_pointer (&lines, g_ptr_array_unref);
+  lines = mg_log_read (MG_LOG_N_KINDS, "B0000000002", 3);
+  g_assert_cmpuint (lines->len, ==, 3);
+  g_assert_true (g_str_has_suffix (g_ptr_array_index (lines, 2), "n=39"));
+
+  mg_log_close ();
+  rm_rf (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -103,5 +191,7 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/log/line-format", test_line_format);
   g_test_add_func ("/log/rotation-bounded", test_rotation_bounded);
+  g_test_add_func ("/log/read-tail", test_read_tail);
+  g_test_add_func ("/log/read-search", test_read_search);
   return g_test_run ();
 }

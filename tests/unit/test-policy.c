@@ -270,6 +270,42 @@ test_rcpt_why_optional (void)
   g_assert_cmpuint (targets->len, ==, 1);
 }
 
+/* postmaster of local and aliased domains, and listed senders. */
+static void
+test_protected_senders (void)
+{
+  g_autoptr(MgConfig) config = mg_config_new_default ();
+  const char *targets[] = { "sales@corp.example", NULL };
+  static const struct { const char *sender; gboolean protected; } cases[] = {
+    { "postmaster@corp.example", TRUE },
+    { "postmaster@alias.example", TRUE },        /* domain of an alias: ours too */
+    { "postmaster@elsewhere.example", FALSE },
+    { "ceo@corp.example", TRUE },
+    { "boss@partner.example", TRUE },
+    { "alice@corp.example", FALSE },
+    { "postmasterx@corp.example", FALSE },
+    { "", FALSE },
+  };
+
+  mg_config_add_domain (config, "corp.example", FALSE);
+  mg_config_add_alias (config, "info@alias.example", targets);
+  mg_config_set_setting (config, "receiver.protected_senders",
+                         "ceo@corp.example,boss@partner.example");
+  mg_config_seal (config);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GString) why = g_string_new (NULL);
+
+      g_test_message ("sender <%s>", cases[i].sender);
+      g_assert_cmpint (mg_policy_is_protected_sender (config, cases[i].sender, why), ==,
+                       cases[i].protected);
+      g_assert_cmpint (why->len > 0, ==, cases[i].protected);
+      g_assert_cmpint (mg_policy_is_protected_sender (config, cases[i].sender, NULL), ==,
+                       cases[i].protected);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -282,6 +318,7 @@ main (int argc, char **argv)
   g_test_add_func ("/policy/rcpt/why-optional", test_rcpt_why_optional);
   g_test_add_func ("/policy/relay/first-match-wins", test_relay_rules);           /* */
   g_test_add_func ("/policy/relay/no-rules", test_relay_no_rules);
+  g_test_add_func ("/policy/sender/protected", test_protected_senders);          /* */
 
   return g_test_run ();
 }

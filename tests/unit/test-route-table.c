@@ -203,6 +203,32 @@ test_lint_forward_all_gap (void)
   g_assert_cmpuint (warnings->len, ==, 0);
 }
 
+/* R-3.5: a route's TLS requirement and credentials reach the next hop,
+ * and are part of its key (no connection shared across settings). */
+static void
+test_route_security (void)
+{
+  g_autoptr(MgConfig) config = mg_config_new_default ();
+  g_autoptr(MgNextHop) secure = NULL;
+  g_autoptr(MgNextHop) plain = NULL;
+
+  mg_config_add_route (config, "corp.example", "10.0.0.1", 25);
+  mg_config_add_route (config, "other.example", "10.0.0.1", 25);
+  mg_config_set_route_security (config, "corp.example", TRUE, "gw", "pw");
+  mg_config_seal (config);
+
+  secure = mg_route_lookup (config, "u@corp.example");
+  g_assert_true (secure->tls_required);
+  g_assert_cmpstr (secure->auth_user, ==, "gw");
+  g_assert_cmpstr (secure->auth_password, ==, "pw");
+  g_assert_cmpstr (secure->key, ==, "smtp:10.0.0.1:25|tls=1|auth=gw");
+
+  plain = mg_route_lookup (config, "u@other.example");
+  g_assert_false (plain->tls_required);
+  g_assert_null (plain->auth_user);
+  g_assert_cmpstr (plain->key, ==, "smtp:10.0.0.1:25");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -214,6 +240,7 @@ main (int argc, char **argv)
   g_test_add_func ("/route-table/lookup/default-mailbox", test_default_mailbox);
   g_test_add_func ("/route-table/lint/loops", test_lint_loops);                                   /* */
   g_test_add_func ("/route-table/lint/forward-all-gap", test_lint_forward_all_gap);
+  g_test_add_func ("/route-table/lookup/route-security", test_route_security);                   /* */
 
   return g_test_run ();
 }

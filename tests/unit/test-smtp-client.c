@@ -501,6 +501,117 @@ test_no_reply (void)
   g_assert_cmpint (mg_smtp_client_get_state (client), ==, MG_SMTP_CLIENT_STATE_CLOSED);
 }
 
+/* ---- STARTTLS and AUTH (R-3.5) ---- */
+
+/* Feeds @line; asserts the action and the exact output. */
+static void
+expect (MgSmtpClient       *client,
+        const char         *line,
+        MgSmtpClientAction  action,
+        const char         *sent)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  g_assert_cmpint (mg_smtp_client_feed_line (client, line, strlen (line), out), ==, action);
+  g_assert_cmpstr (out->str, ==, sent);
+}
+
+static void
+ehlo_with (MgSmtpClient *client,
+           const char   *extension)
+{
+  expect (client, "250-next.example", MG_SMTP_CLIENT_ACTION_READ, "");
+  expect (client, extension, MG_SMTP_CLIENT_ACTION_READ, "");
+}
+
+static void
+test_starttls_then_auth_plain (void)
+{
+  g_autoptr(MgSmtpClient) client = mg_smtp_client_new ("gw.example");
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  mg_smtp_client_set_tls (client, MG_SMTP_TLS_MAY);
+  mg_smtp_client_set_auth (client, "gw", "pw");
+  expect (client, "220 next.example", MG_SMTP_CLIENT_ACTION_READ, "EHLO gw.example\r\n");
+  ehlo_with (client, "250-AUTH PLAIN LOGIN");
+  /* AUTH offered in clear: never used before TLS */
+  expect (client, "250 STARTTLS", MG_SMTP_CLIENT_ACTION_READ, "STARTTLS\r\n");
+  g_assert_false (mg_smtp_client_output_is_secret (client));
+  expect (client, "220 2.0.0 go ahead", MG_SMTP_CLIENT_ACTION_START_TLS, "");
+  g_assert_cmpint (mg_smtp_client_tls_started (client, out), ==, MG_SMTP_CLIENT_ACTION_READ);
+  g_assert_cmpstr (out->str, ==, "EHLO gw.example\r\n");
+  g_assert_true (mg_smtp_client_is_tls (client));
+  ehlo_with (client, "250-PIPELINING");
+  expect (client, "250 AUTH LOGIN PLAIN", MG_SMTP_CLIENT_ACTION_READ,
+          "AUTH PLAIN AGd3AHB3\r\n");                  /* "\0gw\0pw" */
+  g_assert_true (mg_smtp_client_output_is_secret (client));
+  expect (client, "235 2.7.0 ok", MG_SMTP_CLIENT_ACTION_READY, "");
+  g_assert_false (mg_smtp_client_output_is_secret (client));
+  g_assert_true (mg_smtp_client_has_pipelining (client));
+}
+
+static void
+test_auth_login (void)
+{
+  g_autoptr(MgSmtpClient) client = mg_smtp_client_new ("gw.example");
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  mg_smtp_client_set_tls (client, MG_SMTP_TLS_REQUIRE);
+  mg_smtp_client_set_auth (client, "gw", "pw");
+  expect (client, "220 next.example", MG_SMTP_CLIENT_ACTION_READ, "EHLO gw.example\r\n");
+  expect (client, "250-next.example", MG_SMTP_CLIENT_ACTION_READ, "");
+  expect (client, "250 STARTTLS", MG_SMTP_CLIENT_ACTION_READ, "STARTTLS\r\n");
+  expect (client, "220 go", MG_SMTP_CLIENT_ACTION_START_TLS, "");
+  mg_smtp_client_tls_started (client, out);
+  ehlo_with (client, "250-AUTH=LOGIN");
+  expect (client, "250 8BITMIME", MG_SMTP_CLIENT_ACTION_READ, "AUTH LOGIN\r\n");
+  expect (client, "334 VXNlcm5hbWU6", MG_SMTP_CLIENT_ACTION_READ, "Z3c=\r\n");
+  g_assert_true (mg_smtp_client_output_is_secret (client));
+  expect (client, "334 UGFzc3dvcmQ6", MG_SMTP_CLIENT_ACTION_READ, "cHc=\r\n");
+  expect (client, "535 5.7.8 no", MG_SMTP_CLIENT_ACTION_CLOSE, "QUIT\r\n");
+  g_assert_cmpstr (mg_smtp_client_get_error (client), ==,
+                   "authentication failed: 535 5.7.8 no");
+}
+
+static void
+test_tls_required_not_offered (void)
+{
+  g_autoptr(MgSmtpClient) client = mg_smtp_client_new ("gw.example");
+
+  mg_smtp_client_set_tls (client, MG_SMTP_TLS_REQUIRE);
+  expect (client, "220 next.example", MG_SMTP_CLIENT_ACTION_READ, "EHLO gw.example\r\n");
+  expect (client, "250 next.example", MG_SMTP_CLIENT_ACTION_CLOSE, "QUIT\r\n");
+  g_assert_nonnull (strstr (mg_smtp_client_get_error (client), "4.7.4"));
+}
+
+static void
+test_tls_refused_opportunistic (void)
+{
+  g_autoptr(MgSmtpClient) client = mg_smtp_client_new ("gw.example");
+
+  mg_smtp_client_set_tls (client, MG_SMTP_TLS_MAY);
+  expect (client, "220 next.example", MG_SMTP_CLIENT_ACTION_READ, "EHLO gw.example\r\n");
+  expect (client, "250-next.example", MG_SMTP_CLIENT_ACTION_READ, "");
+  expect (client, "250 STARTTLS", MG_SMTP_CLIENT_ACTION_READ, "STARTTLS\r\n");
+  /* refused: carry on in clear (opportunistic) */
+  expect (client, "454 4.7.0 TLS not available", MG_SMTP_CLIENT_ACTION_READY, "");
+  g_assert_false (mg_smtp_client_is_tls (client));
+}
+
+static void
+test_no_auth_in_clear (void)
+{
+  g_autoptr(MgSmtpClient) client = mg_smtp_client_new ("gw.example");
+
+  mg_smtp_client_set_tls (client, MG_SMTP_TLS_MAY);
+  mg_smtp_client_set_auth (client, "gw", "pw");
+  expect (client, "220 next.example", MG_SMTP_CLIENT_ACTION_READ, "EHLO gw.example\r\n");
+  expect (client, "250-next.example", MG_SMTP_CLIENT_ACTION_READ, "");
+  expect (client, "250 AUTH PLAIN LOGIN", MG_SMTP_CLIENT_ACTION_CLOSE, "QUIT\r\n");
+  g_assert_cmpint (mg_smtp_client_get_state (client), ==, MG_SMTP_CLIENT_STATE_CLOSED);
+  g_assert_nonnull (strstr (mg_smtp_client_get_error (client), "without TLS"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -520,6 +631,11 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/smtp/client/state-names", test_state_names);
   g_test_add_func ("/smtp/client/no-reply", test_no_reply);
+  g_test_add_func ("/smtp/client/starttls-then-auth-plain", test_starttls_then_auth_plain);
+  g_test_add_func ("/smtp/client/auth-login", test_auth_login);
+  g_test_add_func ("/smtp/client/tls-required-not-offered", test_tls_required_not_offered);
+  g_test_add_func ("/smtp/client/tls-refused-opportunistic", test_tls_refused_opportunistic);
+  g_test_add_func ("/smtp/client/no-auth-in-clear", test_no_auth_in_clear);
 
   return g_test_run ();
 }

@@ -128,6 +128,19 @@ add_account (Fixture    *f,
 }
 
 static void
+add_account_password (Fixture    *f,
+                      const char *address,
+                      const char *password)
+{
+  g_autoptr(GPtrArray) problems = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = mg_config_store_add_account (f->store, address, password, problems, &error);
+  assert_applied (ok, problems, error);
+}
+
+static void
 add_alias (Fixture    *f,
            const char *alias,
            const char *target1,
@@ -197,6 +210,41 @@ new_session_full (Fixture    *f,
   info.new_id = new_id_cb;
   info.new_id_data = f;
   info.now = NOW;
+  f->last_action = MG_SMTP_ACTION_CONTINUE;
+  return mg_smtp_session_new (&info);
+}
+
+static guint
+ten_failures_cb (gpointer user_data)
+{
+  return 10;
+}
+
+/* A session as the receiver makes it for TLS: STARTTLS possible
+ * (@available), or TLS from the start (@active, implicit-TLS listener). */
+static MgSmtpSession *
+new_session_tls (Fixture  *f,
+                 gboolean  available,
+                 gboolean  active,
+                 gboolean  throttled)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MgConfig) config = NULL;
+  g_autoptr(GInetAddress) address = g_inet_address_new_from_string ("192.0.2.7");
+  MgSmtpSessionInfo info = { 0 };
+
+  config = mg_config_store_snapshot (f->store, &error);
+  g_assert_no_error (error);
+  info.config = config;
+  info.session_tag = "S00000002";
+  info.hostname = HOST;
+  info.client_address = address;
+  info.new_id = new_id_cb;
+  info.new_id_data = f;
+  info.now = NOW;
+  info.tls_available = available;
+  info.tls_active = active;
+  info.auth_failures = throttled ? ten_failures_cb : NULL;
   f->last_action = MG_SMTP_ACTION_CONTINUE;
   return mg_smtp_session_new (&info);
 }
@@ -442,8 +490,9 @@ test_verb_matrix (Fixture       *f,
     { "HELP",                         "214 2.0.0", "214 2.0.0", "214 2.0.0", "214 2.0.0" },
     { "VRFY alice",                   "252 2.5.2", "252 2.5.2", "252 2.5.2", "252 2.5.2" },
     { "EXPN staff",                   "502 5.5.1 EXPN not available", "502 5.5.1", "502 5.5.1", "502 5.5.1" },
-    { "STARTTLS",                     "454 4.7.0 TLS not available", "454 4.7.0", "454 4.7.0", "454 4.7.0" },
-    { "AUTH PLAIN",                   "502 5.5.1 AUTH not available", "502 5.5.1", "502 5.5.1", "502 5.5.1" },
+    { "STARTTLS",                     "503 5.5.1", "454 4.7.0 TLS not available", "503 5.5.1", "503 5.5.1" },
+    /* auth.require_tls is on by default, and this session has no TLS */
+    { "AUTH PLAIN",                   "503 5.5.1", "538 5.7.11", "503 5.5.1", "503 5.5.1" },
     { "BDAT 10 LAST",                 "502 5.5.1 BDAT not available", "502 5.5.1", "502 5.5.1", "502 5.5.1" },
     { "XYZZY",                        "500 5.5.2 Error: command not recognized", "500 5.5.2",
                                       "500 5.5.2", "500 5.5.2" },
@@ -1037,6 +1086,215 @@ test_trace (Fixture       *f,
   g_assert_nonnull (strstr (trace->str, "alice@corp.example"));
 }
 
+/* ---- front door: STARTTLS, AUTH, sender protection ----------------------- */
+
+/* One line, its replies checked against @expect (prefixes, '|'-separated). */
+static MgSmtpAction
+say (MgSmtpSession *session,
+     const char    *line,
+     const char    *expect)
+{
+  g_autoptr(GString) replies = g_string_new (NULL);
+  MgSmtpAction action;
+
+  action = mg_smtp_session_handle_line (session, line, strlen (line), TRUE, FALSE, replies);
+  assert_replies (replies->str, expect, line);
+  return action;
+}
+
+static gboolean
+ehlo_has (MgSmtpSession *session,
+          const char    *keyword)
+{
+  g_autoptr(GString) replies = g_string_new (NULL);
+  g_autofree char *needle = g_strdup_printf ("\r\n250-%s", keyword);
+  g_autofree char *last = g_strdup_printf ("\r\n250 %s", keyword);
+
+  mg_smtp_session_handle_line (session, "EHLO c.example", 14, TRUE, FALSE, replies);
+  return strstr (replies->str, needle) != NULL || strstr (replies->str, last) != NULL;
+}
+
+/* RFC 3207: STARTTLS offered only with a certificate, answered 220, and
+ * everything learnt before the handshake is forgotten. */
+static void
+test_starttls (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(MgSmtpSession) plain = NULL;
+  g_autoptr(MgSmtpSession) session = NULL;
+
+  config_accounts (f);
+  plain = new_session_tls (f, FALSE, FALSE, FALSE);
+  g_assert_false (ehlo_has (plain, "STARTTLS"));
+  say (plain, "STARTTLS", "454 4.7.0 TLS not available");
+
+  session = new_session_tls (f, TRUE, FALSE, FALSE);
+  say (session, "STARTTLS", "503 5.5.1 Error: send HELO/EHLO first");
+  g_assert_true (ehlo_has (session, "STARTTLS"));
+  g_assert_false (ehlo_has (session, "AUTH"));          /* not before TLS */
+  say (session, "STARTTLS now", "501 5.5.4");
+  say (session, "MAIL FROM:<s@outside.example>", "250 2.1.0");
+  say (session, "STARTTLS", "503 5.5.1 Error: MAIL transaction in progress");
+  say (session, "RSET", "250 2.0.0");
+  g_assert_cmpint (say (session, "STARTTLS", "220 2.0.0 Ready to start TLS"), ==,
+                   MG_SMTP_ACTION_START_TLS);
+
+  mg_smtp_session_tls_started (session, "TLSv1.3 TEST");
+  say (session, "MAIL FROM:<s@outside.example>", "503 5.5.1 Error: send HELO/EHLO first");
+  g_assert_false (ehlo_has (session, "STARTTLS"));
+  g_assert_true (ehlo_has (session, "AUTH PLAIN LOGIN CRAM-MD5"));
+  say (session, "STARTTLS", "503 5.5.1 Error: TLS already active");
+}
+
+/* AUTH over TLS, then the client may relay; Received says ESMTPSA. */
+static void
+test_auth_relay (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(MgSmtpSession) session = NULL;
+  g_autoptr(GString) replies = g_string_new (NULL);
+  const char *body;
+  gsize size;
+
+  config_accounts (f);
+  add_account_password (f, "carol@corp.example", "pw");
+  session = new_session_tls (f, TRUE, TRUE, FALSE);
+  say (session, "AUTH PLAIN AGNhcm9sAHB3", "503 5.5.1 Error: send HELO/EHLO first");
+  g_assert_true (ehlo_has (session, "AUTH"));
+  say (session, "AUTH", "501 5.5.4");
+  say (session, "AUTH DIGEST-MD5", "504 5.5.4");
+  /* "\0carol\0pw" */
+  say (session, "AUTH PLAIN AGNhcm9sAHB3", "235 2.7.0 Authentication successful");
+  g_assert_cmpstr (mg_smtp_session_get_auth_user (session), ==, "carol@corp.example");
+  say (session, "AUTH PLAIN AGNhcm9sAHB3", "503 5.5.1 Error: already authenticated");
+  say (session, "MAIL FROM:<carol@corp.example>", "250 2.1.0");
+  say (session, "AUTH LOGIN", "503 5.5.1 Error: MAIL transaction in progress");
+  say (session, "RCPT TO:<friend@elsewhere.example>", "250 2.1.5");
+  feed (f, session, "DATA\r\nSubject: x\r\n\r\nhi\r\n.\r\n", replies);
+  g_assert_true (g_str_has_suffix (replies->str, "250 2.0.0 Ok: queued as B0000000097\r\n"));
+  body = g_bytes_get_data (f->last_message->body, &size);
+  g_assert_nonnull (g_strstr_len (body, size, " with ESMTPSA id B0000000097"));
+}
+
+/* While an exchange runs, lines are responses, never commands; a bad
+ * password is AUTH_FAILED (the receiver delays the 535). */
+static void
+test_auth_exchange_lines (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(MgSmtpSession) session = NULL;
+  g_autoptr(GString) replies = g_string_new (NULL);
+
+  config_accounts (f);
+  add_account_password (f, "carol@corp.example", "pw");
+  session = new_session_tls (f, TRUE, TRUE, FALSE);
+  g_assert_true (ehlo_has (session, "AUTH"));
+  say (session, "AUTH LOGIN", "334 VXNlcm5hbWU6");
+  say (session, "MAIL FROM:<s@outside.example>", "501 5.5.2 Cannot decode response");
+  say (session, "MAIL FROM:<s@outside.example>", "250 2.1.0");
+  say (session, "RSET", "250 2.0.0");
+  say (session, "AUTH LOGIN Y2Fyb2w=", "334 UGFzc3dvcmQ6");
+  g_assert_cmpint (say (session, "d3Jvbmc=", "535 5.7.8 Error: authentication failed"), ==,
+                   MG_SMTP_ACTION_AUTH_FAILED);
+  g_assert_null (mg_smtp_session_get_auth_user (session));
+  say (session, "AUTH CRAM-MD5", "334 ");
+  mg_smtp_session_handle_line (session, "x", 1, TRUE, TRUE, replies);   /* over-long */
+  g_assert_true (g_str_has_prefix (replies->str, "500 5.5.2"));
+  say (session, "NOOP", "250 2.0.0");
+  /* not logged in: no relaying */
+  say (session, "MAIL FROM:<s@outside.example>", "250 2.1.0");
+  say (session, "RCPT TO:<friend@elsewhere.example>", "554 5.7.1");
+}
+
+/* past auth.max_failures the client gets 421 and is closed. */
+static void
+test_auth_throttled (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(MgSmtpSession) session = NULL;
+
+  config_accounts (f);
+  session = new_session_tls (f, TRUE, TRUE, TRUE);
+  g_assert_true (ehlo_has (session, "AUTH"));
+  g_assert_cmpint (say (session, "AUTH PLAIN AGNhcm9sAHB3",
+                        "421 4.7.0 " HOST " Error: too many failed logins"), ==,
+                   MG_SMTP_ACTION_CLOSE);
+}
+
+/* auth.methods and auth.require_tls. */
+static void
+test_auth_settings (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(MgSmtpSession) session = NULL;
+  g_autoptr(MgSmtpSession) none = NULL;
+
+  config_accounts (f);
+  set_setting (f, "auth.methods", "login, cram-md5");
+  set_setting (f, "auth.require_tls", "false");
+  session = new_session_tls (f, FALSE, FALSE, FALSE);
+  g_assert_true (ehlo_has (session, "AUTH LOGIN CRAM-MD5"));
+  say (session, "AUTH PLAIN AGNhcm9sAHB3", "504 5.5.4");
+
+  set_setting (f, "auth.methods", "");
+  none = new_session_tls (f, TRUE, TRUE, FALSE);
+  g_assert_false (ehlo_has (none, "AUTH"));
+  say (none, "AUTH PLAIN", "502 5.5.1 AUTH not available");
+}
+
+/* protected senders need a logged-in or relay-allowed client. */
+static void
+test_protected_sender (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(MgSmtpSession) session = NULL;
+  g_autoptr(MgSmtpSession) allowed = NULL;
+  g_autoptr(MgSmtpSession) authed = NULL;
+
+  config_accounts (f);
+  add_account_password (f, "carol@corp.example", "pw");
+  set_setting (f, "receiver.protected_senders", "ceo@corp.example, boss@else.example");
+  add_rule (f, "@corp.example", TRUE);       /* a sender rule does not unlock */
+  session = new_session_tls (f, FALSE, FALSE, FALSE);
+  say (session, "EHLO c.example", "250-");
+  say (session, "MAIL FROM:<postmaster@corp.example>",
+       "550 5.7.1 <postmaster@corp.example>: Sender address rejected");
+  say (session, "MAIL FROM:<Ceo@Corp.Example.>", "550 5.7.1");
+  say (session, "MAIL FROM:<boss@else.example>", "550 5.7.1");
+  say (session, "MAIL FROM:<postmaster@else.example>", "250 2.1.0");
+  say (session, "RSET", "250 2.0.0");
+  say (session, "MAIL FROM:<>", "250 2.1.0");
+
+  authed = new_session_tls (f, TRUE, TRUE, FALSE);
+  say (authed, "EHLO c.example", "250-");
+  say (authed, "AUTH PLAIN AGNhcm9sAHB3", "235 ");
+  say (authed, "MAIL FROM:<postmaster@corp.example>", "250 2.1.0");
+
+  add_rule (f, "192.0.2.0/24", TRUE);
+  allowed = new_session_tls (f, FALSE, FALSE, FALSE);
+  say (allowed, "EHLO c.example", "250-");
+  say (allowed, "MAIL FROM:<ceo@corp.example>", "250 2.1.0");
+}
+
+/* receiver.require_reverse_dns refuses clients without a verified name. */
+static void
+test_reverse_dns (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(MgSmtpSession) nameless = NULL;
+  g_autoptr(MgSmtpSession) named = NULL;
+
+  config_accounts (f);
+  set_setting (f, "receiver.require_reverse_dns", "true");
+  nameless = new_session_full (f, "192.0.2.9", NULL);
+  say (nameless, "EHLO c.example", "250-");
+  say (nameless, "MAIL FROM:<s@outside.example>",
+       "450 4.7.25 Client host rejected: cannot find your hostname [192.0.2.9]");
+  named = new_session_full (f, "192.0.2.9", "mail.outside.example");
+  say (named, "EHLO c.example", "250-");
+  say (named, "MAIL FROM:<s@outside.example>", "250 2.1.0");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1070,6 +1328,13 @@ main (int argc, char **argv)
   ADD ("/smtp/session/error-limit", test_error_limit);
   ADD ("/smtp/session/timeout-shutdown", test_timeout_shutdown);
   ADD ("/smtp/session/trace", test_trace);
+  ADD ("/smtp/session/starttls", test_starttls);
+  ADD ("/smtp/session/auth-relay", test_auth_relay);
+  ADD ("/smtp/session/auth-exchange-lines", test_auth_exchange_lines);
+  ADD ("/smtp/session/auth-throttled", test_auth_throttled);
+  ADD ("/smtp/session/auth-settings", test_auth_settings);
+  ADD ("/smtp/session/protected-sender", test_protected_sender);
+  ADD ("/smtp/session/reverse-dns", test_reverse_dns);
 
   return g_test_run ();
 }

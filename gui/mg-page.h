@@ -1,0 +1,82 @@
+/* mg-page.h - the base class of every tab of Mail Control
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The mailgate authors
+ *
+ * An MgPage shows one part of the daemon's configuration.  It loads from
+ * the daemon (reload), stages the administrator's edits (the "dirty"
+ * property), sends them on apply, and shows the daemon's validation
+ * problems under the field they concern (a setting key, or a name such as
+ * "listen" or "route.port" registered with mg_page_add_field()).
+ * Settings fields are bound to schema keys with mg_page_bind_setting(): the
+ * widget kind decides how the value is read and written.
+ *
+ * Threading: main thread only.
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "mg-control-client.h"
+
+G_BEGIN_DECLS
+
+#define MG_TYPE_PAGE (mg_page_get_type ())
+G_DECLARE_DERIVABLE_TYPE (MgPage, mg_page, MG, PAGE, GtkBox)
+
+struct _MgPageClass
+{
+  GtkBoxClass parent_class;
+
+  /* daemon → widgets; discards staged edits */
+  void (*reload) (MgPage *self);
+  /* widgets → daemon; calls mg_page_apply_done() when finished */
+  void (*apply)  (MgPage *self);
+};
+
+MgDBusControl1 *mg_page_get_proxy          (MgPage       *self);
+GCancellable   *mg_page_get_cancellable    (MgPage       *self);
+const char     *mg_page_get_title          (MgPage       *self);
+
+gboolean        mg_page_get_dirty          (MgPage       *self);
+void            mg_page_set_dirty          (MgPage       *self,
+                                            gboolean      dirty);
+gboolean        mg_page_get_busy           (MgPage       *self);
+
+void            mg_page_reload             (MgPage       *self);
+void            mg_page_load_started       (MgPage       *self);
+void            mg_page_load_finished      (MgPage       *self);
+void            mg_page_apply              (MgPage       *self);
+void            mg_page_apply_done         (MgPage       *self,
+                                            gboolean      success);
+
+void            mg_page_add_field          (MgPage       *self,
+                                            const char   *field,
+                                            GtkWidget    *widget);
+GtkLabel       *mg_page_get_problem_label  (MgPage       *self,
+                                            const char   *field);
+void            mg_page_clear_problems     (MgPage       *self);
+gboolean        mg_page_show_problems      (MgPage       *self,
+                                            GPtrArray    *problems);
+gboolean        mg_page_show_problems_variant (MgPage    *self,
+                                            GVariant     *problems);
+void            mg_page_show_error         (MgPage       *self,
+                                            const char   *what,
+                                            const GError *error);
+const char     *mg_page_get_message        (MgPage       *self);
+
+/* An immediate change (AddDomain, MoveRelayRule, ...): problems are shown,
+ * and the page reloads when there are none. */
+void            mg_page_call_change        (MgPage       *self,
+                                            const char   *method,
+                                            GVariant     *parameters);
+
+/* Settings (schema keys) */
+void            mg_page_bind_setting       (MgPage       *self,
+                                            const char   *key,
+                                            GtkWidget    *widget);
+void            mg_page_load_settings      (MgPage       *self,
+                                            GVariant     *settings);
+GVariant       *mg_page_collect_settings   (MgPage       *self);
+
+G_END_DECLS

@@ -1,0 +1,418 @@
+/* mg-server-page.c - "Server settings": delivery, limits, routing table
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ * Copyright 2026 The mailgate authors
+ *
+ * The settings on this page are the rows of the `fields` table below (one
+ * line each, plus one row in data/ui/mg-server-page.ui); MgPage does the
+ * rest.  The routing table (R-3.1) is staged in a GtkListStore: Apply sends
+ * the edited settings in one ApplySettings call, then RemoveRoute for every
+ * route gone and AddRoute (an upsert) for every route new or changed.
+ *
+ * Threading: main thread only.
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "mg-form-dialog.h"
+#include "mg-list-editor.h"
+#include "mg-server-page.h"
+
+enum {
+  ROUTE_DOMAIN,
+  ROUTE_HOST,
+  ROUTE_PORT,
+  N_ROUTE_COLUMNS
+};
+
+struct _MgServerPage
+{
+  MgPage        parent_instance;
+
+  GtkWidget    *mailbox_dir_entry;
+  GtkWidget    *smarthost_entry;
+  GtkWidget    *port_spin;
+  GtkWidget    *forward_all_switch;
+  GtkWidget    *max_message_size_spin;
+  GtkWidget    *max_recipients_spin;
+  GtkWidget    *accept_limit_spin;
+  GtkWidget    *timeout_spin;
+  GtkWidget    *data_timeout_spin;
+  GtkWidget    *max_received_headers_spin;
+  GtkWidget    *retry_interval_spin;
+  GtkWidget    *give_up_error_spin;
+  GtkWidget    *give_up_no_response_spin;
+  MgListEditor *routes_editor;
+
+  GtkListStore *routes;
+  GHashTable   *loaded_routes;   /* domain → "host:port" as the daemon has it */
+  guint         pending;         /* calls of the running apply */
+  gboolean      failed;
+};
+
+G_DEFINE_TYPE (MgServerPage, mg_server_page, MG_TYPE_PAGE)
+
+#define FIELD(key, child) { key, #child, G_STRUCT_OFFSET (MgServerPage, child) }
+
+static const struct
+{
+  const char *key;
+  const char *child;
+  gssize      offset;
+} fields[] = {
+  FIELD ("delivery.mailbox_dir", mailbox_dir_entry),
+  FIELD ("delivery.smarthost", smarthost_entry),
+  FIELD ("delivery.port", port_spin),
+  FIELD ("delivery.forward_all", forward_all_switch),
+  FIELD ("receiver.max_message_size", max_message_size_spin),
+  FIELD ("receiver.max_recipients", max_recipients_spin),
+  FIELD ("receiver.accept_limit", accept_limit_spin),
+  FIELD ("receiver.timeout", timeout_spin),
+  FIELD ("receiver.data_timeout", data_timeout_spin),
+  FIELD ("receiver.max_received_headers", max_received_headers_spin),
+  FIELD ("delivery.retry_interval", retry_interval_spin),
+  FIELD ("delivery.give_up_error", give_up_error_spin),
+  FIELD ("delivery.give_up_no_response", give_up_no_response_spin),
+};
+
+/* ---- loading ---------------------------------------------------------- */
+
+static void
+on_get_settings_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(GVariant) settings = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!mg_dbus_control1_call_get_settings_finish (MG_DBUS_CONTROL1 (source), &settings, result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      mg_page_load_finished (MG_PAGE (user_data));
+      mg_page_show_error (MG_PAGE (user_data), _("Could not read the settings"), error);
+      return;
+    }
+  mg_page_load_finished (MG_PAGE (user_data));
+  mg_page_load_settings (MG_PAGE (user_data), settings);
+}
+
+static void
+on_list_routes_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GVariant) routes = NULL;
+  g_autoptr(GError) error = NULL;
+  MgServerPage *self;
+  GVariantIter iter;
+  const char *domain, *host;
+  guint16 port;
+
+  if (!mg_dbus_control1_call_list_routes_finish (MG_DBUS_CONTROL1 (source), &routes, result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      mg_page_load_finished (MG_PAGE (user_data));
+      mg_page_show_error (MG_PAGE (user_data), _("Could not read the routing table"), error);
+      return;
+    }
+  mg_page_load_finished (MG_PAGE (user_data));
+
+  self = MG_SERVER_PAGE (user_data);
+  gtk_list_store_clear (self->routes);
+  g_hash_table_remove_all (self->loaded_routes);
+  g_variant_iter_init (&iter, routes);
+  while (g_variant_iter_next (&iter, "(&s&sq)", &domain, &host, &port))
+    {
+      gtk_list_store_insert_with_values (self->routes, NULL, -1,
+                                         ROUTE_DOMAIN, domain, ROUTE_HOST, host, ROUTE_PORT, (guint) port,
+                                         -1);
+      g_hash_table_insert (self->loaded_routes, g_strdup (domain),
+                           g_strdup_printf ("%s:%u", host, port));
+    }
+}
+
+static void
+mg_server_page_reload (MgPage *page)
+{
+  MgDBusControl1 *proxy = mg_page_get_proxy (page);
+  GCancellable *cancellable = mg_page_get_cancellable (page);
+
+  mg_page_load_started (page);
+  mg_dbus_control1_call_get_settings (proxy, cancellable, on_get_settings_cb, page);
+  mg_page_load_started (page);
+  mg_dbus_control1_call_list_routes (proxy, cancellable, on_list_routes_cb, page);
+}
+
+/* ---- applying --------------------------------------------------------- */
+
+static void
+finish_call (MgServerPage *self)
+{
+  g_assert (self->pending > 0);
+  if (--self->pending == 0)
+    mg_page_apply_done (MG_PAGE (self), !self->failed);
+}
+
+static void
+on_change_done_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GVariant) problems = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  MgServerPage *self;
+
+  reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  self = MG_SERVER_PAGE (user_data);
+  if (reply == NULL)
+    {
+      mg_page_show_error (MG_PAGE (self), _("Could not apply the changes"), error);
+      self->failed = TRUE;
+    }
+  else
+    {
+      g_variant_get (reply, "(@a(sss))", &problems);
+      if (!mg_page_show_problems_variant (MG_PAGE (self), problems))
+        self->failed = TRUE;
+    }
+  finish_call (self);
+}
+
+/* Every change method answers (a(sss)); one callback handles them all. */
+static void
+call_change (MgServerPage *self,
+             const char   *method,
+             GVariant     *parameters)
+{
+  self->pending++;
+  g_dbus_proxy_call (G_DBUS_PROXY (mg_page_get_proxy (MG_PAGE (self))), method, parameters,
+                     G_DBUS_CALL_FLAGS_NONE, -1, mg_page_get_cancellable (MG_PAGE (self)),
+                     on_change_done_cb, self);
+}
+
+static void
+apply_routes (MgServerPage *self)
+{
+  g_autoptr(GHashTable) current = g_hash_table_new (g_str_hash, g_str_equal);
+  GtkTreeModel *model = GTK_TREE_MODEL (self->routes);
+  GHashTableIter hash_iter;
+  const char *domain;
+  GtkTreeIter iter;
+  gboolean valid;
+
+  for (valid = gtk_tree_model_get_iter_first (model, &iter); valid;
+       valid = gtk_tree_model_iter_next (model, &iter))
+    {
+      g_autofree char *row_domain = NULL;
+      g_autofree char *host = NULL;
+      g_autofree char *host_port = NULL;
+      guint port;
+      const char *loaded;
+
+      gtk_tree_model_get (model, &iter, ROUTE_DOMAIN, &row_domain, ROUTE_HOST, &host,
+                          ROUTE_PORT, &port, -1);
+      g_hash_table_add (current, (gpointer) g_intern_string (row_domain));
+      host_port = g_strdup_printf ("%s:%u", host, port);
+      loaded = g_hash_table_lookup (self->loaded_routes, row_domain);
+      if (g_strcmp0 (loaded, host_port) != 0)
+        call_change (self, "AddRoute", g_variant_new ("(ssq)", row_domain, host, (guint16) port));
+    }
+
+  g_hash_table_iter_init (&hash_iter, self->loaded_routes);
+  while (g_hash_table_iter_next (&hash_iter, (gpointer *) &domain, NULL))
+    if (!g_hash_table_contains (current, g_intern_string (domain)))
+      call_change (self, "RemoveRoute", g_variant_new ("(s)", domain));
+}
+
+static void
+mg_server_page_apply (MgPage *page)
+{
+  MgServerPage *self = MG_SERVER_PAGE (page);
+  g_autoptr(GVariant) settings = g_variant_ref_sink (mg_page_collect_settings (page));
+
+  self->failed = FALSE;
+  self->pending = 1;            /* held until every call is sent */
+  if (g_variant_n_children (settings) > 0)
+    call_change (self, "ApplySettings", g_variant_new ("(@a{ss})", settings));
+  apply_routes (self);
+  finish_call (self);
+}
+
+/* ---- the routing table editor ------------------------------------------ */
+
+typedef struct
+{
+  MgServerPage *self;
+  int           index;          /* -1: a new route */
+} RouteEdit;
+
+static void
+on_route_dialog_response_cb (GtkDialog *dialog,
+                             int        response,
+                             gpointer   user_data)
+{
+  g_autofree RouteEdit *edit = user_data;
+  MgFormDialog *form = MG_FORM_DIALOG (dialog);
+  MgServerPage *self = edit->self;
+  guint64 port = 25;
+  GtkTreeIter iter;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      /* A port that is not a number is staged as 0: the daemon names it */
+      if (!g_ascii_string_to_unsigned (mg_form_dialog_get_text (form, "port"), 10, 0, 65535, &port, NULL))
+        port = 0;
+      if (edit->index < 0)
+        gtk_list_store_append (self->routes, &iter);
+      else
+        gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->routes), &iter, NULL, edit->index);
+      gtk_list_store_set (self->routes, &iter,
+                          ROUTE_DOMAIN, mg_form_dialog_get_text (form, "domain"),
+                          ROUTE_HOST, mg_form_dialog_get_text (form, "host"),
+                          ROUTE_PORT, (guint) port,
+                          -1);
+      mg_page_set_dirty (MG_PAGE (self), TRUE);
+    }
+  g_object_unref (self);
+  gtk_widget_destroy (GTK_WIDGET (dialog));
+}
+
+static void
+open_route_dialog (MgServerPage *self,
+                   int           index)
+{
+  g_autofree char *domain = NULL;
+  g_autofree char *host = NULL;
+  g_autofree char *port_text = NULL;
+  MgFormDialog *dialog;
+  RouteEdit *edit;
+  guint port = 25;
+
+  if (index >= 0)
+    {
+      GtkTreeIter iter;
+
+      gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->routes), &iter, NULL, index);
+      gtk_tree_model_get (GTK_TREE_MODEL (self->routes), &iter, ROUTE_DOMAIN, &domain,
+                          ROUTE_HOST, &host, ROUTE_PORT, &port, -1);
+    }
+  port_text = g_strdup_printf ("%u", port);
+
+  dialog = mg_form_dialog_new (GTK_WIDGET (self), index < 0 ? _("Add Route") : _("Edit Route"),
+                               index < 0 ? _("_Add") : _("_OK"));
+  mg_form_dialog_add_entry (dialog, "domain", _("_Domain:"), domain);
+  mg_form_dialog_add_entry (dialog, "host", _("_Host:"), host);
+  mg_form_dialog_add_entry (dialog, "port", _("_Port:"), port_text);
+
+  edit = g_new0 (RouteEdit, 1);
+  edit->self = g_object_ref (self);
+  edit->index = index;
+  g_signal_connect (dialog, "response", G_CALLBACK (on_route_dialog_response_cb), edit);
+  gtk_widget_show (GTK_WIDGET (dialog));
+}
+
+static void
+on_routes_editor_add_cb (MgServerPage *self)
+{
+  open_route_dialog (self, -1);
+}
+
+static void
+on_routes_editor_edit_cb (MgServerPage *self,
+                          int           index)
+{
+  open_route_dialog (self, index);
+}
+
+static void
+on_routes_editor_remove_cb (MgServerPage *self,
+                            int           index)
+{
+  GtkTreeIter iter;
+
+  if (!gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->routes), &iter, NULL, index))
+    return;
+  gtk_list_store_remove (self->routes, &iter);
+  mg_page_set_dirty (MG_PAGE (self), TRUE);
+}
+
+/* ---- object ------------------------------------------------------------ */
+
+static void
+mg_server_page_constructed (GObject *object)
+{
+  MgServerPage *self = MG_SERVER_PAGE (object);
+
+  G_OBJECT_CLASS (mg_server_page_parent_class)->constructed (object);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (fields); i++)
+    mg_page_bind_setting (MG_PAGE (self), fields[i].key,
+                          G_STRUCT_MEMBER (GtkWidget *, self, fields[i].offset));
+  mg_page_add_field (MG_PAGE (self), "route.domain", GTK_WIDGET (self->routes_editor));
+  mg_page_add_field (MG_PAGE (self), "route.host", GTK_WIDGET (self->routes_editor));
+  mg_page_add_field (MG_PAGE (self), "route.port", GTK_WIDGET (self->routes_editor));
+  mg_page_reload (MG_PAGE (self));
+}
+
+static void
+mg_server_page_finalize (GObject *object)
+{
+  MgServerPage *self = MG_SERVER_PAGE (object);
+
+  g_clear_object (&self->routes);
+  g_clear_pointer (&self->loaded_routes, g_hash_table_unref);
+  G_OBJECT_CLASS (mg_server_page_parent_class)->finalize (object);
+}
+
+static void
+mg_server_page_class_init (MgServerPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  MgPageClass *page_class = MG_PAGE_CLASS (klass);
+
+  object_class->constructed = mg_server_page_constructed;
+  object_class->finalize = mg_server_page_finalize;
+  page_class->reload = mg_server_page_reload;
+  page_class->apply = mg_server_page_apply;
+
+  g_type_ensure (MG_TYPE_LIST_EDITOR);
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/mailgate/MailControl/ui/mg-server-page.ui");
+  for (gsize i = 0; i < G_N_ELEMENTS (fields); i++)
+    gtk_widget_class_bind_template_child_full (widget_class, fields[i].child, FALSE, fields[i].offset);
+  gtk_widget_class_bind_template_child (widget_class, MgServerPage, routes_editor);
+  gtk_widget_class_bind_template_callback (widget_class, on_routes_editor_add_cb);
+  gtk_widget_class_bind_template_callback (widget_class, on_routes_editor_edit_cb);
+  gtk_widget_class_bind_template_callback (widget_class, on_routes_editor_remove_cb);
+}
+
+static void
+mg_server_page_init (MgServerPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->routes = gtk_list_store_new (N_ROUTE_COLUMNS, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_UINT);
+  self->loaded_routes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  mg_list_editor_set_model (self->routes_editor, self->routes);
+  mg_list_editor_set_reorderable (self->routes_editor, FALSE);
+  mg_list_editor_add_column (self->routes_editor, _("Domain"), ROUTE_DOMAIN, FALSE);
+  mg_list_editor_add_column (self->routes_editor, _("Host"), ROUTE_HOST, FALSE);
+  mg_list_editor_add_column (self->routes_editor, _("Port"), ROUTE_PORT, FALSE);
+}
+
+MgPage *
+mg_server_page_new (MgDBusControl1 *proxy)
+{
+  return g_object_new (MG_TYPE_SERVER_PAGE,
+                       "proxy", proxy,
+                       "title", _("Server settings"),
+                       NULL);
+}
