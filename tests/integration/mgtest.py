@@ -171,11 +171,26 @@ class Gateway:
         return self
 
     def _cleanup(self):
+        """Stop the daemon the way systemd does (SIGTERM) and insist on a
+        clean exit: a crash at shutdown, or a sanitizer report (leaks are
+        checked at exit in the sanitize setup), fails the test."""
+        problem = None
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(timeout=30)
+                if rc != 0:
+                    problem = "mailgated exited with status %d after SIGTERM" % rc
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                problem = "mailgated did not stop within 30 s of SIGTERM"
         if self._log is not None and not self._log.closed:
             self._log.close()
+        if problem is not None:
+            log = self.log()
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            raise AssertionError("%s; log:\n%s" % (problem, log[-20000:]))
         if os.environ.get("MG_KEEP_TMP"):
             print("kept", self.workdir)
         else:
