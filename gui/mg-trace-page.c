@@ -87,17 +87,25 @@ render (MgTracePage *self)
 }
 
 static void
-on_proxy_trace_line_cb (MgTracePage *self,
-                        const char  *line)
+on_proxy_trace_lines_cb (MgTracePage        *self,
+                         const char * const *lines)
 {
-  g_queue_push_tail (self->lines, g_strdup (line));
-  while (self->lines->length > MAX_LINES)
-    g_free (g_queue_pop_head (self->lines));
+  gboolean paused = gtk_toggle_button_get_active (self->pause_button);
+  gboolean shown = FALSE;
 
-  if (gtk_toggle_button_get_active (self->pause_button) || !line_matches (self, line))
-    return;
-  append_to_view (self, line);
-  scroll_to_end (self);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_queue_push_tail (self->lines, g_strdup (lines[i]));
+      while (self->lines->length > MAX_LINES)
+        g_free (g_queue_pop_head (self->lines));
+
+      if (paused || !line_matches (self, lines[i]))
+        continue;
+      append_to_view (self, lines[i]);
+      shown = TRUE;
+    }
+  if (shown)
+    scroll_to_end (self);
 }
 
 static void
@@ -244,7 +252,7 @@ mg_trace_page_constructed (GObject *object)
   G_OBJECT_CLASS (mg_trace_page_parent_class)->constructed (object);
 
   proxy = mg_page_get_proxy (MG_PAGE (self));
-  g_signal_connect_object (proxy, "trace-line", G_CALLBACK (on_proxy_trace_line_cb),
+  g_signal_connect_object (proxy, "trace-lines", G_CALLBACK (on_proxy_trace_lines_cb),
                            self, G_CONNECT_SWAPPED);
   mg_dbus_control1_call_subscribe_trace (proxy, mg_page_get_cancellable (MG_PAGE (self)),
                                          on_subscribe_cb, self);

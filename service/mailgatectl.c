@@ -1279,13 +1279,16 @@ typedef struct
 } TraceRun;
 
 static void
-on_proxy_trace_line_cb (MgDBusControl1 *proxy,
-                        const char     *line,
-                        gpointer        user_data)
+on_proxy_trace_lines_cb (MgDBusControl1     *proxy,
+                         const char * const *lines,
+                         gpointer            user_data)
 {
   TraceRun *run = user_data;
 
-  if (fputs (line, stdout) == EOF || fputc ('\n', stdout) == EOF || fflush (stdout) != 0)
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (fputs (lines[i], stdout) == EOF || fputc ('\n', stdout) == EOF)
+      break;
+  if (ferror (stdout) || fflush (stdout) != 0)
     {
       run->status = EXIT_FAILED;   /* stdout went away */
       g_main_loop_quit (run->loop);
@@ -1327,8 +1330,8 @@ cmd_trace (Ctl   *ctl,
   guint sigint_id, sigterm_id;
   gulong line_id, closed_id;
 
-  line_id = g_signal_connect (ctl->proxy, "trace-line",
-                              G_CALLBACK (on_proxy_trace_line_cb), &run);
+  line_id = g_signal_connect (ctl->proxy, "trace-lines",
+                              G_CALLBACK (on_proxy_trace_lines_cb), &run);
   closed_id = g_signal_connect (connection, "closed",
                                 G_CALLBACK (on_connection_closed_cb), &run);
   if (!mg_dbus_control1_call_subscribe_trace_sync (ctl->proxy, NULL, &error))

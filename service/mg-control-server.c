@@ -211,20 +211,29 @@ peer_free (Peer *peer)
   g_free (peer);
 }
 
-/* R-4.2: a trace line goes to the subscribing connection only. */
+/* R-4.2: trace lines go to the subscribing connection only, one signal
+ * per batch (runs on the main thread, never in the threads that trace). */
 static void
-on_trace_line_cb (const char *line,
-                  gpointer    user_data)
+on_trace_lines_cb (const char * const *lines,
+                   guint               n_lines,
+                   gpointer            user_data)
 {
   Peer *peer = user_data;
-  g_autofree char *valid = NULL;
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("as"));
 
-  if (!g_utf8_validate (line, -1, NULL))
-    line = valid = g_utf8_make_valid (line, -1);   /* "s" must be UTF-8 */
+  for (guint i = 0; i < n_lines; i++)
+    {
+      g_autofree char *valid = NULL;
+      const char *line = lines[i];
+
+      if (!g_utf8_validate (line, -1, NULL))
+        line = valid = g_utf8_make_valid (line, -1);   /* "s" must be UTF-8 */
+      g_variant_builder_add (&builder, "s", line);
+    }
 
   g_dbus_connection_emit_signal (peer->connection, NULL,
                                  CONTROL_OBJECT_PATH, CONTROL_INTERFACE,
-                                 "TraceLine", g_variant_new ("(s)", line),
+                                 "TraceLines", g_variant_new ("(as)", &builder),
                                  NULL);
 }
 
@@ -1064,8 +1073,14 @@ handle_subscribe_trace (MgDBusControl1        *object,
   Peer *peer = peer_for_invocation (user_data, invocation);
 
   if (peer != NULL && peer->trace_id == 0)
-    peer->trace_id = mg_trace_subscribe (on_trace_line_cb, peer,
-                                         g_main_context_get_thread_default ());
+    {
+      GMainContext *context = g_main_context_get_thread_default ();
+
+      /* the main thread's context: NULL would mean "call me in the
+       * tracing thread", which must never emit D-Bus signals */
+      peer->trace_id = mg_trace_subscribe_batch (on_trace_lines_cb, peer,
+                                                 context != NULL ? context : g_main_context_default ());
+    }
   mg_dbus_control1_complete_subscribe_trace (object, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }

@@ -381,6 +381,8 @@ conn_send_body (Conn     *conn,
   for (gsize off = 0; off < len; off += BODY_CHUNK)
     {
       mg_smtp_client_write_body (conn->client, data + off, MIN (BODY_CHUNK, len - off), out);
+      if (off + BODY_CHUNK >= len)
+        break;   /* the last chunk goes out with the end marker: one send */
       if (!conn_write (conn, out->str, out->len, FALSE, error))
         return FALSE;
       g_string_truncate (out, 0);

@@ -174,6 +174,17 @@ append_value (GString    *line,
   }
 }
 
+/* Read once; see mg-trace.c. */
+static GTimeZone *
+local_time_zone (void)
+{
+  static gsize tz = 0;
+
+  if (g_once_init_enter (&tz))
+    g_once_init_leave (&tz, (gsize) g_time_zone_new_local ());
+  return (GTimeZone *) tz;
+}
+
 void
 mg_log_event (MgLogKind   kind,
               const char *queue_id,
@@ -181,7 +192,7 @@ mg_log_event (MgLogKind   kind,
 {
   g_autoptr(GString) line = g_string_sized_new (256);
   g_autoptr(GString) message = g_string_sized_new (256);
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr(GDateTime) now = g_date_time_new_now (local_time_zone ());
   g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S.%f%:z");
   va_list args;
   const char *key;

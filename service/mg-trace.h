@@ -47,12 +47,22 @@ void  mg_trace_protocol   (const char *tag,
 typedef void (*MgTraceFunc) (const char *line,     /* one line, no newline */
                              gpointer    user_data);
 
+/* A batch: every line that accumulated since the last call, in order. */
+typedef void (*MgTraceBatchFunc) (const char * const *lines,
+                                  guint               n_lines,
+                                  gpointer            user_data);
+
 /* Adds a subscriber; lines are delivered in @context (NULL: called directly
  * in the emitting thread, under a lock - for stdout in --debug).  Returns an
  * id for mg_trace_unsubscribe(). */
 guint mg_trace_subscribe   (MgTraceFunc   func,
                             gpointer      user_data,
                             GMainContext *context);
+/* Like mg_trace_subscribe(), but lines arrive in batches in @context
+ * (which must not be NULL): one call per main-loop wake-up. */
+guint mg_trace_subscribe_batch (MgTraceBatchFunc  func,
+                                gpointer          user_data,
+                                GMainContext     *context);
 void  mg_trace_unsubscribe (guint id);
 
 G_END_DECLS

@@ -582,7 +582,9 @@ void
 mg_fake_control_server_emit_trace (MgFakeControlServer *self,
                                    const char          *line)
 {
-  emit (self, "TraceLine", g_variant_new ("(s)", line));
+  const char *lines[] = { line, NULL };
+
+  emit (self, "TraceLines", g_variant_new ("(^as)", lines));
 }
 
 const char *

@@ -9,7 +9,7 @@
  * domains, aliases, routes, relay rules, listeners, service states and a
  * short queue.  It records every call as "Method(args)" (GVariant text) so
  * a test can check what the console sent, can be told to answer one method
- * with a problem, and emits StatusChanged / TraceLine like the daemon.
+ * with a problem, and emits StatusChanged / TraceLines like the daemon.
  * Only the console's unit tests use it: everything else runs the real
  * mailgated.
  *

@@ -137,6 +137,49 @@ test_slow_subscriber_bounded (void)
   g_assert_cmpstr (body_of (lines->pdata[1]), ==, "[S00000004] line 0");
 }
 
+static void
+collect_batch (const char * const *lines,
+               guint               n_lines,
+               gpointer            user_data)
+{
+  GPtrArray *batches = user_data;
+  GPtrArray *batch = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < n_lines; i++)
+    g_ptr_array_add (batch, g_strdup (lines[i]));
+  g_ptr_array_add (batches, batch);
+}
+
+/* A batch subscriber gets everything that accumulated in one call, in
+ * order, in its own context (the control socket sends one D-Bus signal per
+ * batch: a busy trace costs one signal per main-loop wake-up, not per line). */
+static void
+test_batch_subscriber (void)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GPtrArray) batches = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  EmitData data = { 0 };
+  GThread *thread;
+  GPtrArray *batch;
+  guint id = mg_trace_subscribe_batch (collect_batch, batches, context);
+
+  thread = g_thread_new ("emitter", emit_from_thread, &data);
+  g_thread_join (thread);
+  g_assert_cmpuint (batches->len, ==, 0);
+
+  drain (context);
+  g_assert_cmpuint (batches->len, ==, 1);
+  batch = g_ptr_array_index (batches, 0);
+  g_assert_cmpuint (batch->len, ==, 100);
+  g_assert_cmpstr (body_of (batch->pdata[0]), ==, "[S00000002] line 0");
+  g_assert_cmpstr (body_of (batch->pdata[99]), ==, "[S00000002] line 99");
+
+  MG_TRACE ("S00000005", "again");
+  drain (context);
+  g_assert_cmpuint (batches->len, ==, 2);
+  mg_trace_unsubscribe (id);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -147,6 +190,7 @@ main (int    argc,
   g_test_add_func ("/trace/subscriber-context", test_subscriber_context);
   g_test_add_func ("/trace/protocol-lines", test_protocol_lines);
   g_test_add_func ("/trace/slow-subscriber-bounded", test_slow_subscriber_bounded);
+  g_test_add_func ("/trace/batch-subscriber", test_batch_subscriber);
 
   return g_test_run ();
 }
