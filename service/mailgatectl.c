@@ -1695,6 +1695,30 @@ cmd_export (Ctl   *ctl,
   return EXIT_OK;
 }
 
+static int
+cmd_import (Ctl   *ctl,
+            char **args,
+            guint  n_args)
+{
+  g_autoptr(GVariant) problems = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *json = NULL;
+  int status;
+
+  if (!g_file_get_contents (args[0], &json, NULL, &error))
+    return fail_error (error);
+  if (!g_utf8_validate (json, -1, NULL))
+    return fail (_("%s is not UTF-8 text"), args[0]);
+
+  if (!mg_dbus_control1_call_import_config_sync (ctl->proxy, json, &problems, NULL, &error))
+    return fail_error (error);
+  status = report_problems (problems);
+  if (status != EXIT_OK)
+    return status;
+  printf (_("Configuration imported from %s\n"), args[0]);
+  return EXIT_OK;
+}
+
 /* ---- the verb table ----------------------------------------------------- */
 
 typedef struct
@@ -1785,6 +1809,8 @@ static const Command commands[] = {
     N_("Check the configuration for loops, open relaying and other risks") },
   { "export", NULL, 0, 0, 0, cmd_export, "export",
     N_("Print the whole configuration as one JSON document (secrets included)") },
+  { "import", NULL, 1, 1, 0, cmd_import, "import FILE",
+    N_("Replace the whole configuration with a document from export (all or nothing)") },
   { "selftest", NULL, 0, 0, 0, cmd_selftest, "selftest",
     N_("Replay the classic open-relay tests against the running receiver") },
   { "log", "tail", 0, 1, 0, cmd_log_tail, "log tail [accept|receive|sender|fail]",

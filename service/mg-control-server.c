@@ -1236,6 +1236,27 @@ handle_self_test (MgDBusControl1        *object,
 }
 
 static gboolean
+handle_import_config (MgDBusControl1        *object,
+                      GDBusMethodInvocation *invocation,
+                      const char            *json,
+                      gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(MgConfig) config = mg_config_from_json (json, -1, problems);
+  g_autoptr(GError) error = NULL;
+
+  if (config != NULL && !mg_daemon_import_config (self->daemon, config, problems, &error) &&
+      error != NULL)
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  mg_dbus_control1_complete_import_config (object, invocation, mg_problems_to_variant (problems));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
 handle_export_config (MgDBusControl1        *object,
                       GDBusMethodInvocation *invocation,
                       gpointer               user_data)
@@ -1294,6 +1315,7 @@ static const struct
   { "handle-read-log",           G_CALLBACK (handle_read_log) },
   { "handle-self-test",          G_CALLBACK (handle_self_test) },
   { "handle-export-config",      G_CALLBACK (handle_export_config) },
+  { "handle-import-config",      G_CALLBACK (handle_import_config) },
 };
 
 /* TRUE when something accepts connections on @path. */

@@ -197,6 +197,41 @@ mg_daemon_set_listeners (MgDaemon            *self,
   return TRUE;
 }
 
+gboolean
+mg_daemon_import_config (MgDaemon   *self,
+                         MgConfig   *config,
+                         GPtrArray  *problems,
+                         GError    **error)
+{
+  g_autoptr(MgListenerSet) set = NULL;
+  gboolean running = mg_receiver_is_running (self->receiver);
+
+  if (running)
+    {
+      g_autoptr(GError) bind_error = NULL;
+
+      set = mg_receiver_bind (config->listeners, mg_receiver_get_listeners (self->receiver),
+                              &bind_error);
+      if (set == NULL)
+        {
+          mg_problems_add (problems, MG_PROBLEM_BIND_FAILED, "$.listeners", bind_error->message);
+          return FALSE;
+        }
+    }
+
+  if (!mg_config_store_replace (self->store, config, error))
+    return FALSE;
+  if (!mg_daemon_config_changed (self, error))
+    return FALSE;
+  if (running)
+    mg_receiver_start (self->receiver, g_steal_pointer (&set));
+
+  g_message ("configuration imported");
+  MG_TRACE ("daemon", "configuration imported");
+  emit_status_changed (self);
+  return TRUE;
+}
+
 /* ---- services --------------------------------------------------------- */
 
 gboolean

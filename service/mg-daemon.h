@@ -72,6 +72,15 @@ gboolean       mg_daemon_set_listeners    (MgDaemon    *self,
                                            GPtrArray   *problems,
                                            GError     **error);
 
+/* Replace the whole configuration with @config (validated and sealed, e.g.
+ * from mg_config_from_json): listeners are bound first (a failure adds a
+ * MG_PROBLEM_BIND_FAILED problem for "$.listeners" and changes nothing),
+ * then everything is stored in one transaction and applied live. */
+gboolean       mg_daemon_import_config    (MgDaemon    *self,
+                                           MgConfig    *config,
+                                           GPtrArray   *problems,
+                                           GError     **error);
+
 /* "receiver", "delivery" or "all" -> flags; FALSE if unknown. */
 gboolean       mg_service_from_string     (const char  *name,
                                            MgService   *out);

@@ -1603,3 +1603,182 @@ mg_config_store_set_listeners (MgConfigStore       *self,
     }
   return commit (self, error);
 }
+
+/* ---- the whole configuration at once (import) ---- */
+
+static gboolean
+insert_settings (MgConfigStore  *self,
+                 MgConfig       *config,
+                 GError        **error)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, config->settings);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      const MgSettingInfo *info = mg_settings_lookup (key);
+
+      /* like set_settings: only what differs from the built-in default */
+      if (info != NULL && g_strcmp0 (info->default_value, value) == 0)
+        continue;
+      if (!run_sql (self, "INSERT INTO settings (key, value) VALUES (?1, ?2)",
+                    key, value, NULL, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+insert_accounts (MgConfigStore  *self,
+                 MgConfig       *config,
+                 GError        **error)
+{
+  for (guint i = 0; i < config->domains->len; i++)
+    {
+      const MgDomain *d = g_ptr_array_index (config->domains, i);
+      g_autoptr(sqlite3_stmt) stmt = prepare (self, "INSERT INTO domains (name, shared_box) "
+                                              "VALUES (?1, ?2)", error);
+
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_text (stmt, 1, d->name, -1, SQLITE_STATIC);
+      sqlite3_bind_int (stmt, 2, d->shared_box ? 1 : 0);
+      if (!step_done (self, stmt, error))
+        return FALSE;
+    }
+  for (guint i = 0; i < config->accounts->len; i++)
+    {
+      const MgAccount *a = g_ptr_array_index (config->accounts, i);
+      g_autoptr(sqlite3_stmt) stmt = prepare (self, "INSERT INTO accounts (address, local_part, "
+                                              "domain, password_hash, cram_md5) "
+                                              "VALUES (?1, ?2, ?3, ?4, ?5)", error);
+
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_text (stmt, 1, a->address, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 2, a->local_part, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 3, a->domain, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 4, a->password_hash, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 5, a->cram_md5, -1, SQLITE_STATIC);
+      if (!step_done (self, stmt, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+insert_aliases_and_routes (MgConfigStore  *self,
+                           MgConfig       *config,
+                           GError        **error)
+{
+  for (guint i = 0; i < config->aliases->len; i++)
+    {
+      const MgAlias *a = g_ptr_array_index (config->aliases, i);
+      g_autofree char *targets = g_strjoinv ("\n", a->targets);
+
+      if (!run_sql (self, "INSERT INTO aliases (alias, targets) VALUES (?1, ?2)",
+                    a->alias, targets, NULL, error))
+        return FALSE;
+    }
+  for (guint i = 0; i < config->routes->len; i++)
+    {
+      const MgRoute *r = g_ptr_array_index (config->routes, i);
+      g_autoptr(sqlite3_stmt) stmt = prepare (self, "INSERT INTO routes (domain, host, port, "
+                                              "tls_required, auth_user, auth_password) "
+                                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", error);
+
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_text (stmt, 1, r->domain, -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 2, r->host, -1, SQLITE_STATIC);
+      sqlite3_bind_int (stmt, 3, r->port);
+      sqlite3_bind_int (stmt, 4, r->tls_required ? 1 : 0);
+      sqlite3_bind_text (stmt, 5, r->auth_user != NULL ? r->auth_user : "", -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 6, r->auth_password != NULL ? r->auth_password : "", -1, SQLITE_STATIC);
+      if (!step_done (self, stmt, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+insert_rules_and_listeners (MgConfigStore  *self,
+                            MgConfig       *config,
+                            GError        **error)
+{
+  for (guint i = 0; i < config->relay_rules->len; i++)
+    {
+      const MgRelayRule *r = g_ptr_array_index (config->relay_rules, i);
+      g_autoptr(sqlite3_stmt) stmt = prepare (self, "INSERT INTO relay_rules (position, pattern, "
+                                              "allow) VALUES (?1, ?2, ?3)", error);
+
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int (stmt, 1, (int) i + 1);
+      sqlite3_bind_text (stmt, 2, r->pattern, -1, SQLITE_STATIC);
+      sqlite3_bind_int (stmt, 3, r->allow ? 1 : 0);
+      if (!step_done (self, stmt, error))
+        return FALSE;
+    }
+  for (guint i = 0; i < config->listeners->len; i++)
+    {
+      const MgListenerSpec *l = g_ptr_array_index (config->listeners, i);
+      g_autoptr(sqlite3_stmt) stmt = prepare (self, "INSERT INTO listeners (position, address, "
+                                              "port, tls) VALUES (?1, ?2, ?3, ?4)", error);
+
+      if (stmt == NULL)
+        return FALSE;
+      sqlite3_bind_int (stmt, 1, (int) i + 1);
+      sqlite3_bind_text (stmt, 2, l->address, -1, SQLITE_STATIC);
+      sqlite3_bind_int (stmt, 3, l->port);
+      sqlite3_bind_int (stmt, 4, l->tls ? 1 : 0);
+      if (!step_done (self, stmt, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * mg_config_store_replace:
+ * @self: the store
+ * @config: a sealed snapshot whose values were already validated (e.g. by
+ *   mg_config_from_json)
+ * @error: return location for a #GError
+ *
+ * Replaces the whole configuration with @config in one transaction: all or
+ * nothing.  Password hashes and CRAM-MD5 secrets are stored as they are.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+mg_config_store_replace (MgConfigStore  *self,
+                         MgConfig       *config,
+                         GError        **error)
+{
+  static const char * const tables[] = {
+    "settings", "accounts", "domains", "aliases", "routes", "relay_rules", "listeners",
+  };
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (config != NULL, FALSE);
+
+  if (!begin (self, error))
+    return FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (tables); i++)
+    {
+      g_autofree char *sql = g_strdup_printf ("DELETE FROM %s", tables[i]);
+
+      if (!exec_sql (self, sql, error))
+        return rollback (self);
+    }
+  if (!insert_settings (self, config, error) ||
+      !insert_accounts (self, config, error) ||
+      !insert_aliases_and_routes (self, config, error) ||
+      !insert_rules_and_listeners (self, config, error))
+    {
+      g_prefix_error (error, "importing the configuration: ");
+      return rollback (self);
+    }
+  return commit (self, error);
+}

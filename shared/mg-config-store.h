@@ -120,4 +120,9 @@ gboolean mg_listener_spec_parse_full    (const char *spec, char **address_out,
 char    *mg_listener_spec_format_full   (const char *address, guint16 port,
                                          gboolean tls);
 
+/* Replace everything with @config (validated, sealed) in one
+ * transaction: all or nothing.  Secrets are stored as they are. */
+gboolean mg_config_store_replace        (MgConfigStore *self, MgConfig *config,
+                                         GError **error);
+
 G_END_DECLS
