@@ -47,6 +47,8 @@ typedef struct
   gboolean        applying;
   guint           loads;
   gboolean        loading;
+  guint           apply_pending;  /* calls of the running staged apply */
+  gboolean        apply_failed;
 } MgPagePrivate;
 
 G_DEFINE_TYPE_WITH_PRIVATE (MgPage, mg_page, GTK_TYPE_BOX)
@@ -741,4 +743,75 @@ mg_page_collect_settings (MgPage *self)
         g_variant_builder_add (&builder, "{ss}", key, value);
     }
   return g_variant_builder_end (&builder);
+}
+
+/* ---- staged apply ------------------------------------------------------- */
+
+static void
+apply_call_finished (MgPage *self)
+{
+  MgPagePrivate *priv = mg_page_get_instance_private (self);
+
+  g_assert (priv->apply_pending > 0);
+  if (--priv->apply_pending == 0)
+    mg_page_apply_done (self, !priv->apply_failed);
+}
+
+static void
+on_apply_call_done_cb (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) problems = NULL;
+  g_autoptr(GError) error = NULL;
+  MgPagePrivate *priv;
+  MgPage *self;
+
+  reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;   /* the page is gone: do not touch it */
+
+  self = MG_PAGE (user_data);
+  priv = mg_page_get_instance_private (self);
+  if (reply == NULL)
+    {
+      mg_page_show_error (self, _("Could not apply the changes"), error);
+      priv->apply_failed = TRUE;
+    }
+  else
+    {
+      g_variant_get (reply, "(@a(sss))", &problems);
+      if (!mg_page_show_problems_variant (self, problems))
+        priv->apply_failed = TRUE;
+    }
+  apply_call_finished (self);
+}
+
+void
+mg_page_apply_begin (MgPage *self)
+{
+  MgPagePrivate *priv = mg_page_get_instance_private (self);
+
+  priv->apply_failed = FALSE;
+  priv->apply_pending = 1;   /* held until mg_page_apply_end() */
+}
+
+void
+mg_page_apply_call (MgPage     *self,
+                    const char *method,
+                    GVariant   *parameters)
+{
+  MgPagePrivate *priv = mg_page_get_instance_private (self);
+
+  priv->apply_pending++;
+  g_dbus_proxy_call (G_DBUS_PROXY (priv->proxy), method, parameters,
+                     G_DBUS_CALL_FLAGS_NONE, -1, priv->cancellable,
+                     on_apply_call_done_cb, self);
+}
+
+void
+mg_page_apply_end (MgPage *self)
+{
+  apply_call_finished (self);
 }

@@ -65,6 +65,15 @@ void            mg_page_show_error         (MgPage       *self,
                                             const GError *error);
 const char     *mg_page_get_message        (MgPage       *self);
 
+/* A staged apply (the page's apply vfunc): begin, one call per change
+ * method (each answers a(sss)), end.  Problems show next to their fields;
+ * mg_page_apply_done() runs once every call has answered. */
+void            mg_page_apply_begin        (MgPage       *self);
+void            mg_page_apply_call         (MgPage       *self,
+                                            const char   *method,
+                                            GVariant     *parameters);
+void            mg_page_apply_end          (MgPage       *self);
+
 /* An immediate change (AddDomain, MoveRelayRule, ...): problems are shown,
  * and the page reloads when there are none. */
 void            mg_page_call_change        (MgPage       *self,

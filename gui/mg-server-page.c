@@ -47,8 +47,6 @@ struct _MgServerPage
 
   GtkListStore *routes;
   GHashTable   *loaded_routes;   /* domain → "host:port" as the daemon has it */
-  guint         pending;         /* calls of the running apply */
-  gboolean      failed;
 };
 
 G_DEFINE_TYPE (MgServerPage, mg_server_page, MG_TYPE_PAGE)
@@ -149,55 +147,6 @@ mg_server_page_reload (MgPage *page)
 /* ---- applying --------------------------------------------------------- */
 
 static void
-finish_call (MgServerPage *self)
-{
-  g_assert (self->pending > 0);
-  if (--self->pending == 0)
-    mg_page_apply_done (MG_PAGE (self), !self->failed);
-}
-
-static void
-on_change_done_cb (GObject      *source,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  g_autoptr(GVariant) problems = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  MgServerPage *self;
-
-  reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-
-  self = MG_SERVER_PAGE (user_data);
-  if (reply == NULL)
-    {
-      mg_page_show_error (MG_PAGE (self), _("Could not apply the changes"), error);
-      self->failed = TRUE;
-    }
-  else
-    {
-      g_variant_get (reply, "(@a(sss))", &problems);
-      if (!mg_page_show_problems_variant (MG_PAGE (self), problems))
-        self->failed = TRUE;
-    }
-  finish_call (self);
-}
-
-/* Every change method answers (a(sss)); one callback handles them all. */
-static void
-call_change (MgServerPage *self,
-             const char   *method,
-             GVariant     *parameters)
-{
-  self->pending++;
-  g_dbus_proxy_call (G_DBUS_PROXY (mg_page_get_proxy (MG_PAGE (self))), method, parameters,
-                     G_DBUS_CALL_FLAGS_NONE, -1, mg_page_get_cancellable (MG_PAGE (self)),
-                     on_change_done_cb, self);
-}
-
-static void
 apply_routes (MgServerPage *self)
 {
   g_autoptr(GHashTable) current = g_hash_table_new (g_str_hash, g_str_equal);
@@ -222,13 +171,13 @@ apply_routes (MgServerPage *self)
       host_port = g_strdup_printf ("%s:%u", host, port);
       loaded = g_hash_table_lookup (self->loaded_routes, row_domain);
       if (g_strcmp0 (loaded, host_port) != 0)
-        call_change (self, "AddRoute", g_variant_new ("(ssq)", row_domain, host, (guint16) port));
+        mg_page_apply_call (MG_PAGE (self), "AddRoute", g_variant_new ("(ssq)", row_domain, host, (guint16) port));
     }
 
   g_hash_table_iter_init (&hash_iter, self->loaded_routes);
   while (g_hash_table_iter_next (&hash_iter, (gpointer *) &domain, NULL))
     if (!g_hash_table_contains (current, g_intern_string (domain)))
-      call_change (self, "RemoveRoute", g_variant_new ("(s)", domain));
+      mg_page_apply_call (MG_PAGE (self), "RemoveRoute", g_variant_new ("(s)", domain));
 }
 
 static void
@@ -237,12 +186,11 @@ mg_server_page_apply (MgPage *page)
   MgServerPage *self = MG_SERVER_PAGE (page);
   g_autoptr(GVariant) settings = g_variant_ref_sink (mg_page_collect_settings (page));
 
-  self->failed = FALSE;
-  self->pending = 1;            /* held until every call is sent */
+  mg_page_apply_begin (page);
   if (g_variant_n_children (settings) > 0)
-    call_change (self, "ApplySettings", g_variant_new ("(@a{ss})", settings));
+    mg_page_apply_call (page, "ApplySettings", g_variant_new ("(@a{ss})", settings));
   apply_routes (self);
-  finish_call (self);
+  mg_page_apply_end (page);
 }
 
 /* ---- the routing table editor ------------------------------------------ */

@@ -44,8 +44,6 @@ struct _MgServicePage
 
   GtkListStore *listeners;
   gboolean      listeners_changed;
-  guint         pending;
-  gboolean      failed;
 };
 
 G_DEFINE_TYPE (MgServicePage, mg_service_page, MG_TYPE_PAGE)
@@ -186,54 +184,6 @@ mg_service_page_reload (MgPage *page)
 
 /* ---- applying ------------------------------------------------------------ */
 
-static void
-finish_call (MgServicePage *self)
-{
-  g_assert (self->pending > 0);
-  if (--self->pending == 0)
-    mg_page_apply_done (MG_PAGE (self), !self->failed);
-}
-
-static void
-on_change_done_cb (GObject      *source,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariant) problems = NULL;
-  g_autoptr(GError) error = NULL;
-  MgServicePage *self;
-
-  reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-
-  self = MG_SERVICE_PAGE (user_data);
-  if (reply == NULL)
-    {
-      mg_page_show_error (MG_PAGE (self), _("Could not apply the changes"), error);
-      self->failed = TRUE;
-    }
-  else
-    {
-      g_variant_get (reply, "(@a(sss))", &problems);
-      if (!mg_page_show_problems_variant (MG_PAGE (self), problems))
-        self->failed = TRUE;
-    }
-  finish_call (self);
-}
-
-static void
-call_change (MgServicePage *self,
-             const char    *method,
-             GVariant      *parameters)
-{
-  self->pending++;
-  g_dbus_proxy_call (G_DBUS_PROXY (mg_page_get_proxy (MG_PAGE (self))), method, parameters,
-                     G_DBUS_CALL_FLAGS_NONE, -1, mg_page_get_cancellable (MG_PAGE (self)),
-                     on_change_done_cb, self);
-}
-
 static GVariant *
 collect_listeners (MgServicePage *self)
 {
@@ -259,13 +209,12 @@ mg_service_page_apply (MgPage *page)
   MgServicePage *self = MG_SERVICE_PAGE (page);
   g_autoptr(GVariant) settings = g_variant_ref_sink (mg_page_collect_settings (page));
 
-  self->failed = FALSE;
-  self->pending = 1;
+  mg_page_apply_begin (page);
   if (g_variant_n_children (settings) > 0)
-    call_change (self, "ApplySettings", g_variant_new ("(@a{ss})", settings));
+    mg_page_apply_call (page, "ApplySettings", g_variant_new ("(@a{ss})", settings));
   if (self->listeners_changed)
-    call_change (self, "SetListeners", g_variant_new ("(@as)", collect_listeners (self)));
-  finish_call (self);
+    mg_page_apply_call (MG_PAGE (self), "SetListeners", g_variant_new ("(@as)", collect_listeners (self)));
+  mg_page_apply_end (page);
 }
 
 /* ---- the listener list ----------------------------------------------------- */
