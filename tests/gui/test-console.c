@@ -6,7 +6,8 @@
  * The real window, pages and templates (linked from mail-control-core),
  * driven through their widgets, against tests/lib/fake-control-server.c.
  * Needs an X display (meson runs it under xvfb-run); without one it
- * reports SKIP.  Every wait is a poll of the main loop with a deadline.
+ * fails: it must never pass without having run.  Every wait is a poll of
+ * the main loop with a deadline.
  */
 #include "config.h"
 
@@ -1073,8 +1074,9 @@ main (int   argc,
 
   if (g_getenv ("DISPLAY") == NULL && g_getenv ("WAYLAND_DISPLAY") == NULL)
     {
-      g_print ("1..0 # SKIP no display\n");
-      return 77;
+      /* issue 5: a GUI test that cannot get a display fails; it never passes */
+      g_print ("Bail out! no display (run under xvfb-run)\n");
+      return 1;
     }
 
   japanese = g_strcmp0 (g_getenv ("LANGUAGE"), "ja") == 0;
