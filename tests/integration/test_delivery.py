@@ -4,6 +4,7 @@ The real mailgated on loopback, fed with smtplib, delivering to aiosmtpd
 next hops (see mgtest.py).  Requirement ids point back to ../shared/SPEC.md.
 """
 import glob
+import mailbox
 import os
 import re
 import time
@@ -289,3 +290,11 @@ class LocalMailbox(GatewayTestCase):
         self.assertTrue(content.endswith(BODY.split(b"\r\n\r\n", 1)[1].replace(b"\r\n", b"\n")),
                         content)
         self.assertNotIn(b"\r\n", content)
+
+        # a standard Maildir reader sees one message with its headers
+        box = mailbox.Maildir(maildir, create=False)
+        (key, msg), = box.items()
+        self.assertEqual(msg["Subject"], "delivery test")
+        self.assertEqual(msg["Delivered-To"], "user1@corp.example")
+        self.assertEqual(msg.get_subdir(), "new")
+        box.close()
