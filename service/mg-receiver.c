@@ -24,6 +24,11 @@
  * held back for auth.failure_delay doubled per earlier failure, and a client
  * past auth.max_failures is refused AUTH (421) for AUTH_FAILURE_WINDOW_S.
  *
+ * SPF (R-1.7, receiver.spf): a MAIL line that needs an SPF check runs on
+ * the same pool, where check_host() (mg-spf.c) asks libunbound
+ * (mg-resolver.c, honouring dns.forwarder) with blocking lookups; the
+ * receiver thread never waits for DNS.
+ *
  * Ownership: MgReceiver owns the thread, its GMainContext, the listener set
  * and the list of connections.  A Conn is reference counted because a queue
  * commit may finish after the client has gone away: the message is durable
@@ -45,6 +50,7 @@
 
 #include "mg-log.h"
 #include "mg-receiver.h"
+#include "mg-resolver.h"
 #include "mg-smtp-session.h"
 #include "mg-tls.h"
 #include "mg-trace.h"
@@ -57,7 +63,8 @@
 #define AUTH_FAILURE_WINDOW_S  (15 * 60)   /* failed logins are forgotten after this */
 #define AUTH_MAX_DELAY_S       30          /* cap of the growing delay (unless the base is higher) */
 #define AUTH_MAX_CLIENTS       65536       /* bound of the failure table */
-#define AUTH_THREADS           4           /* password checks at once */
+#define AUTH_THREADS           4           /* password checks (and SPF checks) at once */
+#define SPF_TIMEOUT_S          20          /* all DNS lookups of one SPF check */
 
 /* ---- listener sets ---------------------------------------------------- */
 
@@ -278,7 +285,9 @@ struct _MgReceiver
   char                 *tls_failed;     /* "cert\nkey" whose loading failed last (warn once) */
   GHashTable           *auth_failures;  /* client IP -> AuthFailures* (failures_lock) */
   GMutex                failures_lock;  /* auth_failures is read by the auth threads */
-  GThreadPool          *auth_pool;      /* AuthJob*: lines that may check a password */
+  GThreadPool          *auth_pool;      /* AuthJob*: lines that may check a password / SPF */
+  GMutex                spf_lock;       /* guards spf_resolver (the pool's threads) */
+  MgResolver           *spf_resolver;   /* nullable: made on first SPF check */
 
   /* any thread (atomics): */
   guint                 n_sessions;
@@ -885,6 +894,117 @@ auth_failures_cb (gpointer user_data)
   return count;
 }
 
+/* ---- SPF (R-1.7) ------------------------------------------------------- */
+
+/* The SPF resolver for dns.forwarder of @config (made again when it
+ * changed).  Any thread.  Returns a reference, or NULL with @error. */
+static MgResolver *
+spf_resolver (MgReceiver  *self,
+              MgConfig    *config,
+              GError     **error)
+{
+  const char *forwarder = mg_config_get_string (config, "dns.forwarder");
+  MgResolver *resolver = NULL;
+
+  g_mutex_lock (&self->spf_lock);
+  if (self->spf_resolver != NULL &&
+      !g_str_equal (mg_resolver_get_forwarder (self->spf_resolver), forwarder))
+    g_clear_pointer (&self->spf_resolver, mg_resolver_unref);
+  if (self->spf_resolver == NULL)
+    self->spf_resolver = mg_resolver_new (forwarder, error);
+  if (self->spf_resolver != NULL)
+    resolver = mg_resolver_ref (self->spf_resolver);
+  g_mutex_unlock (&self->spf_lock);
+  return resolver;
+}
+
+typedef struct
+{
+  MgResolver *resolver;
+  gint64      deadline;   /* monotonic µs: the whole check's budget */
+} SpfLookup;
+
+/* MgSpfLookupFunc on libunbound: blocking, in a pool thread. */
+static MgSpfLookupStatus
+spf_lookup_cb (const char   *name,
+               MgSpfDnsType  type,
+               GPtrArray    *answers,
+               gpointer      user_data)
+{
+  static const guint16 rr_types[] = { 16, 1, 28, 15 };   /* TXT A AAAA MX */
+  SpfLookup *lookup = user_data;
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean nxdomain = FALSE;
+  gint64 left = lookup->deadline - g_get_monotonic_time ();
+
+  if (left <= 0)
+    return MG_SPF_LOOKUP_ERROR;   /* out of time: temperror */
+  records = mg_resolver_lookup_records (lookup->resolver, name, rr_types[type],
+                                        (guint) CLAMP ((left + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC,
+                                                       1, RESOLVE_TIMEOUT_S),
+                                        &nxdomain, &error);
+  if (records == NULL)
+    return MG_SPF_LOOKUP_ERROR;
+  for (guint i = 0; i < records->len; i++)
+    {
+      gsize len = 0;
+      const guint8 *data = g_bytes_get_data (g_ptr_array_index (records, i), &len);
+      char *text = NULL;
+      guint preference = 0;
+
+      switch (type)
+        {
+        case MG_SPF_DNS_TXT:
+          text = mg_resolver_parse_txt_rdata (data, len);
+          break;
+        case MG_SPF_DNS_A:
+        case MG_SPF_DNS_AAAA:
+          if (len == (type == MG_SPF_DNS_A ? 4u : 16u))
+            {
+              g_autoptr(GInetAddress) address =
+                g_inet_address_new_from_bytes (data, type == MG_SPF_DNS_A ? G_SOCKET_FAMILY_IPV4
+                                                                          : G_SOCKET_FAMILY_IPV6);
+              text = g_inet_address_to_string (address);
+            }
+          break;
+        case MG_SPF_DNS_MX:
+          if (mg_resolver_parse_mx_rdata (data, len, &preference, &text) && *text == '\0')
+            g_clear_pointer (&text, g_free);   /* null MX: no host */
+          break;
+        default:
+          break;
+        }
+      if (text != NULL)
+        g_ptr_array_add (answers, text);
+    }
+  return nxdomain ? MG_SPF_LOOKUP_NXDOMAIN : MG_SPF_LOOKUP_OK;
+}
+
+/* MgSmtpSpfFunc: in a pool thread (the session asks from handle_line()). */
+static MgSpfResult
+spf_check_cb (GInetAddress  *client,
+              const char    *domain,
+              const char    *sender,
+              const char    *helo,
+              char         **mechanism,
+              gpointer       user_data)
+{
+  Conn *conn = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MgResolver) resolver = spf_resolver (conn->receiver, conn->config, &error);
+  SpfLookup lookup = { 0 };
+
+  if (resolver == NULL)
+    {
+      *mechanism = g_strdup_printf ("no resolver: %s", error->message);
+      return MG_SPF_TEMPERROR;
+    }
+  lookup.resolver = resolver;
+  lookup.deadline = g_get_monotonic_time () + (gint64) SPF_TIMEOUT_S * G_USEC_PER_SEC;
+  return mg_spf_check_host (client, domain, sender, helo, spf_lookup_cb, &lookup, mechanism);
+}
+
 /* Called with failures_lock held. */
 static void
 prune_failures (MgReceiver *self)
@@ -1225,8 +1345,19 @@ feed_command (Conn     *conn,
           return lf - start + 1;
         }
     }
-  else if (mg_trace_active ())
-    mg_trace_protocol (conn->tag, "RECV <-", start, line_len);
+  else
+    {
+      if (mg_trace_active ())
+        mg_trace_protocol (conn->tag, "RECV <-", start, line_len);
+      /* a MAIL that needs an SPF check waits for DNS: off this thread */
+      if (line_len <= MAX_COMMAND_LINE &&
+          mg_smtp_session_line_may_block (conn->session, start, line_len))
+        {
+          start_auth_job (conn, start, line_len, crlf);
+          *keep_going = FALSE;
+          return lf - start + 1;
+        }
+    }
 
   before = conn->out->len;
   action = mg_smtp_session_handle_line (conn->session, start,
@@ -1307,6 +1438,8 @@ conn_begin_session (Conn *conn)
   info.tls_available = conn->ssl != NULL || self->tls != NULL;
   info.auth_failures = auth_failures_cb;
   info.auth_failures_data = conn;
+  info.spf_check = spf_check_cb;
+  info.spf_check_data = conn;
 
   conn->session = mg_smtp_session_new (&info);
   conn->state = CONN_COMMANDS;
@@ -1753,6 +1886,7 @@ mg_receiver_new (MgQueue              *queue,
   self->accept_sources = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
   self->auth_failures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_mutex_init (&self->failures_lock);
+  g_mutex_init (&self->spf_lock);
   return self;
 }
 
@@ -1765,6 +1899,8 @@ mg_receiver_free (MgReceiver *self)
   g_ptr_array_unref (self->accept_sources);
   g_clear_pointer (&self->auth_failures, g_hash_table_unref);
   g_mutex_clear (&self->failures_lock);
+  g_clear_pointer (&self->spf_resolver, mg_resolver_unref);
+  g_mutex_clear (&self->spf_lock);
   g_clear_pointer (&self->tls, mg_tls_server_unref);
   g_clear_pointer (&self->tls_failed, g_free);
   g_clear_pointer (&self->config, mg_config_unref);

@@ -33,6 +33,7 @@
 
 #define RR_TYPE_A     1
 #define RR_TYPE_MX    15
+#define RR_TYPE_TXT   16
 #define RR_TYPE_AAAA  28
 #define RR_CLASS_IN   1
 #define RCODE_NOERROR 0
@@ -351,7 +352,8 @@ query (MgResolver  *self,
 static const char *
 type_name (int type)
 {
-  return type == RR_TYPE_MX ? "MX" : type == RR_TYPE_AAAA ? "AAAA" : "A";
+  return type == RR_TYPE_MX ? "MX" : type == RR_TYPE_AAAA ? "AAAA" :
+         type == RR_TYPE_TXT ? "TXT" : type == RR_TYPE_A ? "A" : "other";
 }
 
 /* FALSE with @error for a failed lookup; TRUE for an answer (which may be
@@ -583,4 +585,51 @@ mg_resolver_lookup_mail (MgResolver  *self,
   hosts = g_ptr_array_new_with_free_func ((GDestroyNotify) mg_mail_host_free);
   g_ptr_array_add (hosts, mail_host_new (domain, 0, addresses));
   return g_steal_pointer (&hosts);
+}
+
+/* ---- raw records (SPF, R-1.7) -------------------------------------------------- */
+
+GPtrArray *
+mg_resolver_lookup_records (MgResolver  *self,
+                            const char  *name,
+                            guint16      type,
+                            guint        timeout_seconds,
+                            gboolean    *nxdomain,
+                            GError     **error)
+{
+  g_autoptr(Answer) answer = NULL;
+  GPtrArray *records;
+
+  g_return_val_if_fail (self != NULL && name != NULL && nxdomain != NULL, NULL);
+
+  *nxdomain = FALSE;
+  answer = query (self, name, type, timeout_seconds, error);
+  if (answer == NULL || !answer_ok (answer, name, type, error))
+    return NULL;
+  *nxdomain = answer->nxdomain;
+  records = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  for (guint i = 0; i < answer->rdata->len; i++)
+    g_ptr_array_add (records, g_bytes_ref (g_ptr_array_index (answer->rdata, i)));
+  return records;
+}
+
+char *
+mg_resolver_parse_txt_rdata (const guint8 *data,
+                             gsize         len)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  gsize off = 0;
+
+  if (data == NULL)
+    return NULL;
+  while (off < len)
+    {
+      gsize chunk = data[off++];
+
+      if (off + chunk > len)
+        return NULL;
+      g_string_append_len (out, (const char *) data + off, chunk);
+      off += chunk;
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
 }

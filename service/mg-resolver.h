@@ -66,6 +66,22 @@ GPtrArray  *mg_resolver_lookup_mail     (MgResolver  *self,
 
 void        mg_mail_host_free           (MgMailHost  *host);
 
+/* The raw records of (@name, @type) (@type: 1 A, 15 MX, 16 TXT, 28 AAAA):
+ * (transfer full) GBytes* rdata, empty for NODATA or NXDOMAIN
+ * (*@nxdomain says which); NULL with @error (TEMPORARY) when the lookup
+ * failed.  Used by the SPF check (R-1.7). */
+GPtrArray  *mg_resolver_lookup_records  (MgResolver  *self,
+                                         const char  *name,
+                                         guint16      type,
+                                         guint        timeout_seconds,
+                                         gboolean    *nxdomain,
+                                         GError     **error);
+
+/* Pure: a TXT rdata -> its character-strings joined (RFC 7208 3.3);
+ * NULL when malformed. */
+char       *mg_resolver_parse_txt_rdata (const guint8 *data,
+                                         gsize         len);
+
 /* Pure, for tests: an MX rdata (preference + uncompressed wire name) ->
  * preference and dotted name ("" for the root: null MX).  FALSE when
  * malformed. */

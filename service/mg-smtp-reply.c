@@ -65,6 +65,8 @@ static const MgReplyInfo replies[] = {
   [MG_REPLY_AUTH_NEED_TLS]        = { 538, "5.7.11", "Encryption required for requested authentication mechanism", MG_REPLY_DETAIL_NONE },
   [MG_REPLY_NO_REVERSE_DNS]       = { 450, "4.7.25", "Client host rejected: cannot find your hostname", MG_REPLY_DETAIL_SUFFIX },
   [MG_REPLY_SENDER_PROTECTED]     = { 550, "5.7.1", "Sender address rejected: protected sender, authentication required", MG_REPLY_DETAIL_ADDRESS },
+  [MG_REPLY_SPF_FAIL]             = { 550, "5.7.23", "SPF check failed for", MG_REPLY_DETAIL_SUFFIX },
+  [MG_REPLY_SPF_TEMPFAIL]         = { 451, "4.7.24", "SPF temporary error for", MG_REPLY_DETAIL_SUFFIX },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (replies) == MG_REPLY_N_REPLIES);

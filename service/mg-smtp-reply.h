@@ -72,6 +72,8 @@ typedef enum
   MG_REPLY_AUTH_NEED_TLS,         /* 538 5.7.11 */
   MG_REPLY_SENDER_PROTECTED,      /* 550 5.7.1 <sender>: protected sender, log in first */
   MG_REPLY_NO_REVERSE_DNS,        /* 450 4.7.25 (R-1.7, RFC 7372) */
+  MG_REPLY_SPF_FAIL,              /* 550 5.7.23 SPF check failed for <sender> (R-1.7, RFC 7372) */
+  MG_REPLY_SPF_TEMPFAIL,          /* 451 4.7.24 SPF temporary error for <sender> */
   MG_REPLY_N_REPLIES
 } MgReply;
 

@@ -22,6 +22,9 @@
  * lasts every line is a response, never a command; a 535 returns
  * AUTH_FAILED so the caller can delay it (R-2.5).  Logged-in clients may
  * relay; protected senders need a login or a client relay rule (R-2.6).
+ * SPF (R-1.7, receiver.spf) is asked at MAIL through the caller's blocking
+ * MgSmtpSpfFunc, so the caller runs such lines off its event loop
+ * (mg_smtp_session_line_may_block()).
  *
  * Threading: a session is touched by one thread at a time.
  */
@@ -50,6 +53,14 @@ typedef enum
   MG_SMTP_STATE_QUIT      = 1 << 6,   /* closing */
 } MgSmtpState;
 
+/* receiver.spf (R-1.7) */
+typedef enum
+{
+  MG_SPF_MODE_OFF,
+  MG_SPF_MODE_REJECT,   /* fail -> 550 5.7.23, temperror -> 451 4.7.24; Received-SPF: */
+  MG_SPF_MODE_HEADER,   /* only the Received-SPF: header */
+} MgSpfMode;
+
 #define ANY_COMMAND_STATE (MG_SMTP_STATE_CONNECTED | MG_SMTP_STATE_GREETED | \
                            MG_SMTP_STATE_MAIL | MG_SMTP_STATE_RCPT)
 #define IN_TRANSACTION (MG_SMTP_STATE_MAIL | MG_SMTP_STATE_RCPT)
@@ -67,6 +78,7 @@ typedef struct
   MgSmtpData      *framer;         /* while reading DATA */
   gsize            body_size;      /* for the trace after take_message() */
   guint            n_targets;
+  char            *spf_header;     /* "Received-SPF: ...\r\n" or NULL (R-1.7) */
 } MgSmtpTx;
 
 struct _MgSmtpSession
@@ -94,6 +106,9 @@ struct _MgSmtpSession
   gboolean          auth_require_tls;
   gboolean          require_reverse_dns;
   guint             auth_max_failures;
+  MgSpfMode         spf_mode;           /* receiver.spf */
+  MgSmtpSpfFunc     spf_check;          /* nullable */
+  gpointer          spf_check_data;
 
   /* front door (R-1.2 STARTTLS, R-2.5 AUTH) */
   gboolean          tls_available;
@@ -204,6 +219,7 @@ tx_clear (MgSmtpTx *tx)
   g_clear_pointer (&tx->target_set, g_hash_table_unref);
   g_clear_pointer (&tx->framer, mg_smtp_data_free);
   g_clear_pointer (&tx->body, g_byte_array_unref);
+  g_clear_pointer (&tx->spf_header, g_free);
   tx->relay_allowed = FALSE;
   tx->n_rcpts = 0;
   tx->body_size = 0;
@@ -571,6 +587,107 @@ check_reverse_dns (MgSmtpSession *self,
   return FALSE;
 }
 
+static gboolean
+spf_applies (MgSmtpSession *self)
+{
+  return self->spf_mode != MG_SPF_MODE_OFF && self->spf_check != NULL &&
+         self->client_address != NULL && self->auth_user == NULL;
+}
+
+/* Quotes and controls out of a Received-SPF: value. */
+static char *
+header_safe (const char *text)
+{
+  char *out = g_strdup (text);
+
+  for (char *p = out; *p != '\0'; p++)
+    if (*p == '"' || *p == '\\' || (guchar) *p < 0x20 || (guchar) *p >= 0x7f)
+      *p = '?';
+  return out;
+}
+
+/* R-1.7, RFC 7208: the sender's domain (the null sender: the HELO name,
+ * 2.3) is checked for clients that neither logged in nor are allowed by a
+ * relay rule.  receiver.spf "reject": fail -> 550 5.7.23, temperror ->
+ * 451 4.7.24; every other result is accepted.  Both "reject" and "header"
+ * record the result in a Received-SPF: header (9.1). */
+static gboolean
+check_spf (MgSmtpSession   *self,
+           const MgPath    *path,
+           const char      *sender,
+           MgRelayDecision  decision,
+           GString         *replies)
+{
+  g_autofree char *mailbox = NULL;
+  g_autofree char *mechanism = NULL;
+  g_autofree char *safe_mailbox = NULL;
+  g_autofree char *safe_mechanism = NULL;
+  g_autofree char *detail = NULL;
+  g_autofree char *extra = NULL;
+  const char *domain;
+  const char *at;
+  MgSpfResult result;
+
+  if (!spf_applies (self))
+    return TRUE;
+  if (decision == MG_RELAY_ALLOW)
+    {
+      MG_TRACE (self->tag, "SPF not checked: client allowed by a relay rule");
+      return TRUE;
+    }
+  if (path->null_path)
+    {
+      /* RFC 7208 2.3: the null sender is checked as postmaster@HELO */
+      if (self->helo == NULL || *self->helo == '[' || strchr (self->helo, '.') == NULL ||
+          g_hostname_is_ip_address (self->helo))
+        {
+          MG_TRACE (self->tag, "SPF not checked: null sender and HELO name \"%s\" is no domain",
+                    self->helo != NULL ? self->helo : "");
+          return TRUE;
+        }
+      mailbox = g_strdup_printf ("postmaster@%s", self->helo);
+    }
+  else
+    mailbox = g_strdup (path->canonical);
+  at = strrchr (mailbox, '@');
+  domain = at != NULL ? at + 1 : mailbox;
+
+  result = self->spf_check (self->client_address, domain, mailbox, self->helo,
+                            &mechanism, self->spf_check_data);
+  MG_TRACE (self->tag, "SPF %s for %s: %s (%s)", domain, self->client_ip,
+            mg_spf_result_to_string (result), mechanism != NULL ? mechanism : "");
+
+  safe_mailbox = header_safe (mailbox);
+  safe_mechanism = header_safe (mechanism != NULL ? mechanism : "");
+  g_free (self->tx.spf_header);
+  self->tx.spf_header =
+    g_strdup_printf ("Received-SPF: %s (%s: domain of %s, client %s) client-ip=%s;\r\n"
+                     "\tenvelope-from=\"%s\"; helo=\"%s\"; receiver=%s; identity=%s;\r\n"
+                     "\tmechanism=\"%s\"\r\n",
+                     mg_spf_result_to_string (result), self->hostname, safe_mailbox,
+                     self->client_ip, self->client_ip, safe_mailbox,
+                     self->helo != NULL ? self->helo : "", self->hostname,
+                     path->null_path ? "helo" : "mailfrom", safe_mechanism);
+
+  if (self->spf_mode != MG_SPF_MODE_REJECT)
+    return TRUE;
+  detail = g_strdup_printf ("<%s>", sender);
+  extra = g_strdup_printf ("(client %s)", self->client_ip);
+  if (result == MG_SPF_FAIL)
+    {
+      reply_full (self, replies, MG_REPLY_SPF_FAIL, detail, extra);
+      g_clear_pointer (&self->tx.spf_header, g_free);
+      return FALSE;
+    }
+  if (result == MG_SPF_TEMPERROR)
+    {
+      reply_full (self, replies, MG_REPLY_SPF_TEMPFAIL, detail, extra);
+      g_clear_pointer (&self->tx.spf_header, g_free);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* R-2.4: relay rules see the client and the sender; DENY refuses MAIL. */
 static gboolean
 check_mail (MgSmtpSession *self,
@@ -606,6 +723,8 @@ check_mail (MgSmtpSession *self,
   if (!check_protected_sender (self, path, sender, replies))
     return FALSE;
   if (!check_reverse_dns (self, replies))
+    return FALSE;
+  if (!check_spf (self, path, sender, decision, replies))
     return FALSE;
 
   self->tx.sender = g_steal_pointer (&sender);
@@ -785,6 +904,8 @@ proceed_data (MgSmtpSession *self,
   MG_TRACE (self->tag, "transaction %s: sender <%s>, %u recipients",
             self->tx.id, self->tx.sender, self->tx.targets->len);
 
+  if (self->tx.spf_header != NULL)
+    g_string_append (received, self->tx.spf_header);   /* RFC 7208 9.1: above Received: */
   append_received_header (self, received);
   self->tx.body = g_byte_array_sized_new (received->len + 4096);
   g_byte_array_append (self->tx.body, (const guint8 *) received->str, received->len);
@@ -1126,6 +1247,15 @@ mg_smtp_session_new (const MgSmtpSessionInfo *info)
   self->tls = info->tls_active;
   self->auth_failures = info->auth_failures;
   self->auth_failures_data = info->auth_failures_data;
+  self->spf_check = info->spf_check;
+  self->spf_check_data = info->spf_check_data;
+  {
+    const char *spf = mg_config_get_string (self->config, "receiver.spf");
+
+    self->spf_mode = g_strcmp0 (spf, "reject") == 0 ? MG_SPF_MODE_REJECT
+                   : g_strcmp0 (spf, "header") == 0 ? MG_SPF_MODE_HEADER
+                   : MG_SPF_MODE_OFF;
+  }
 
   self->state = MG_SMTP_STATE_CONNECTED;
   return self;
@@ -1416,6 +1546,17 @@ mg_smtp_session_tls_started (MgSmtpSession *self,
   g_clear_pointer (&self->auth_user, g_free);
   self->esmtp = FALSE;
   enter_state (self, MG_SMTP_STATE_CONNECTED);
+}
+
+gboolean
+mg_smtp_session_line_may_block (MgSmtpSession *self,
+                                const char    *line,
+                                gsize          len)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  return spf_applies (self) && len >= 5 && g_ascii_strncasecmp (line, "MAIL ", 5) == 0 &&
+         (self->state & (MG_SMTP_STATE_GREETED | MG_SMTP_STATE_CONNECTED)) != 0;
 }
 
 const char *

@@ -17,6 +17,7 @@
 
 #include "mg-config.h"
 #include "mg-queue.h"
+#include "mg-spf.h"
 
 G_BEGIN_DECLS
 
@@ -35,6 +36,15 @@ typedef enum
 typedef char *(*MgSmtpNewIdFunc) (gpointer user_data);
 /* Failed logins recently counted for this session's client. */
 typedef guint (*MgSmtpAuthFailuresFunc) (gpointer user_data);
+/* R-1.7: SPF check_host() of @domain for @client; BLOCKS on DNS (the
+ * caller runs lines for which mg_smtp_session_line_may_block() is TRUE on
+ * a worker thread).  @mechanism: the deciding term (transfer full). */
+typedef MgSpfResult (*MgSmtpSpfFunc) (GInetAddress  *client,
+                                      const char    *domain,
+                                      const char    *sender,
+                                      const char    *helo,
+                                      char         **mechanism,
+                                      gpointer       user_data);
 
 typedef struct
 {
@@ -52,6 +62,8 @@ typedef struct
   gboolean         tls_active;      /* implicit-TLS listener: TLS from the start */
   MgSmtpAuthFailuresFunc auth_failures;  /* nullable (0 failures) */
   gpointer         auth_failures_data;
+  MgSmtpSpfFunc    spf_check;       /* nullable: no SPF check (receiver.spf ignored) */
+  gpointer         spf_check_data;
 } MgSmtpSessionInfo;
 
 typedef struct _MgSmtpSession MgSmtpSession;
@@ -110,6 +122,13 @@ void            mg_smtp_session_tls_started  (MgSmtpSession *self,
 /* An AUTH exchange is running: the next line is a response (it may check
  * a password: the caller may run handle_line() on another thread). */
 gboolean        mg_smtp_session_in_auth      (MgSmtpSession *self);
+
+/* This command line may block (MAIL FROM with receiver.spf on and an
+ * SPF check to run): the caller should run handle_line() off its event
+ * loop. */
+gboolean        mg_smtp_session_line_may_block (MgSmtpSession *self,
+                                                const char    *line,
+                                                gsize          len);
 
 /* The account the client logged in as (canonical), or NULL. */
 const char     *mg_smtp_session_get_auth_user (MgSmtpSession *self);

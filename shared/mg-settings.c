@@ -106,6 +106,8 @@ static const MgSettingInfo settings[] = {
     N_("Sender addresses outside clients may not use without logging in, comma separated (postmaster of every local domain always)") },
   { "receiver.require_reverse_dns", MG_SETTING_BOOL, "false", 0, 0,   /* */
     N_("Refuse mail from clients whose address has no host name that maps back to it (logged-in and relay-allowed clients excepted)") },
+  { "receiver.spf", MG_SETTING_STRING, "off", 0, 6,                 /* */
+    N_("SPF check of the sender: off, header (add a Received-SPF: header) or reject (also refuse SPF failures; logged-in and relay-allowed clients excepted)") },
 };
 
 const MgSettingInfo *
@@ -306,6 +308,13 @@ normalise_string_extra (const MgSettingInfo *info,
     {
       if (forwarder_is_valid (value))
         result = g_strdup (value);
+    }
+  else if (g_str_equal (info->key, "receiver.spf"))
+    {
+      g_autofree char *lower = g_ascii_strdown (value, -1);
+
+      if (g_str_equal (lower, "off") || g_str_equal (lower, "header") || g_str_equal (lower, "reject"))
+        result = g_steal_pointer (&lower);
     }
   else if (g_str_equal (info->key, "delivery.report_language"))
     {

@@ -416,9 +416,10 @@ class DnsServer:
 
     mx: [(domain, host, preference)]  hosts: [(name, address)]
     raw: [(name, rrtype, hex rdata)]  e.g. ("nullmx.test", 15, "000000")
+    txt: [(name, text)]  e.g. ("a.dnstest", "v=spf1 ip4:127.0.0.1 -all")
     Use `forwarder` as the gateway's dns.forwarder setting."""
 
-    def __init__(self, testcase, mx=(), hosts=(), raw=(), local_domains=("dnstest",), ttl=60):
+    def __init__(self, testcase, mx=(), hosts=(), raw=(), txt=(), local_domains=("dnstest",), ttl=60):
         self.proc = None
         self.port = None
         self.args = ["--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
@@ -429,6 +430,7 @@ class DnsServer:
         self.args += ["--mx-host=%s,%s,%d" % r for r in mx]
         self.args += ["--host-record=%s,%s" % r for r in hosts]
         self.args += ["--dns-rr=%s,%d,%s" % r for r in raw]
+        self.args += ["--txt-record=%s,%s" % r for r in txt]   # no commas in the text
         self.output = tempfile.TemporaryFile()
         testcase.addCleanup(self.stop)
 
