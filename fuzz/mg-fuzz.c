@@ -15,6 +15,8 @@
  */
 #include "config.h"
 
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef MG_FUZZ_LIBFUZZER
@@ -52,10 +54,19 @@ PKCS5_PBKDF2_HMAC (const char          *pass,
 }
 #endif
 
+/* g_error() stops with SIGTRAP, which libFuzzer does not catch: it would
+ * exit without saving the input.  Turn it into the abort() it handles. */
+static void
+on_sigtrap (int signum)
+{
+  abort ();
+}
+
 void
 mg_fuzz_init (void)
 {
   g_log_set_always_fatal (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  signal (SIGTRAP, on_sigtrap);
 }
 
 char *
