@@ -380,6 +380,13 @@ check_helo (MgSmtpSession *self,
       reply (self, replies, MG_REPLY_ARGUMENT_REQUIRED, NULL);
       return FALSE;
     }
+  /* A domain or address literal is at most 255 octets (RFC 5321 4.5.3.1.2);
+   * a longer one would be echoed into an over-long reply and Received: line. */
+  if (strlen (args) > 255)
+    {
+      reply (self, replies, MG_REPLY_BAD_PARAM_SYNTAX, NULL);
+      return FALSE;
+    }
   return TRUE;
 }
 

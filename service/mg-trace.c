@@ -161,24 +161,6 @@ append_prefix (GString    *line,
     g_string_append_printf (line, "[%s] ", tag);
 }
 
-void
-mg_trace (const char *tag,
-          const char *format,
-          ...)
-{
-  g_autoptr(GString) line = g_string_sized_new (128);
-  va_list args;
-
-  if (!mg_trace_active ())
-    return;
-
-  append_prefix (line, tag);
-  va_start (args, format);
-  g_string_append_vprintf (line, format, args);
-  va_end (args);
-  emit_line (line->str);
-}
-
 /* Printable form of one protocol line: control bytes and bytes that are not
  * UTF-8 become \xNN so the trace never carries raw CR/LF/NUL. */
 static void
@@ -204,6 +186,29 @@ append_escaped (GString    *out,
       g_string_append_len (out, p, next - p);
       p = next;
     }
+}
+
+void
+mg_trace (const char *tag,
+          const char *format,
+          ...)
+{
+  g_autoptr(GString) line = g_string_sized_new (128);
+  g_autofree char *message = NULL;
+  va_list args;
+
+  if (!mg_trace_active ())
+    return;
+
+  append_prefix (line, tag);
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  /* Arguments may come from the client (an AUTH login name, an EHLO
+   * name): a CR/LF must not forge a trace line, and a D-Bus string must be
+   * UTF-8 (found by fuzzing, fuzz/README.md F4). */
+  append_escaped (line, message, strlen (message));
+  emit_line (line->str);
 }
 
 void

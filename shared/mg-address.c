@@ -570,6 +570,25 @@ mg_mailbox_canonical (const char *text)
   if (parse_mailbox (text, len, &end, &box) == MG_PATH_OK && end == len)
     result = mailbox_canonical (&box);
   mailbox_clear (&box);
+  if (result == NULL || g_strcmp0 (result, text) == 0)
+    return result;
+
+  /* Configuration stores the canonical form and parses it again when it
+   * loads: a quoted local part that is not valid unquoted ("a b"@x) would
+   * be stored, then refused, and the whole configuration would not load.
+   * Only forms that read back as themselves are accepted. */
+  {
+    Mailbox again = { 0 };
+    gsize again_len = strlen (result);
+    gsize again_end = 0;
+    g_autofree char *check = NULL;
+
+    if (parse_mailbox (result, again_len, &again_end, &again) == MG_PATH_OK && again_end == again_len)
+      check = mailbox_canonical (&again);
+    mailbox_clear (&again);
+    if (g_strcmp0 (check, result) != 0)
+      g_clear_pointer (&result, g_free);
+  }
   return result;
 }
 
@@ -653,6 +672,8 @@ mg_path_parse (const char  *text,
   g_return_val_if_fail (text != NULL || len == 0, MG_PATH_SYNTAX);
   g_return_val_if_fail (path_out != NULL, MG_PATH_SYNTAX);
 
+  if (len == 0)
+    return MG_PATH_SYNTAX;   /* also keeps "text + 0" off a NULL @text */
   while (start < len && text[start] == ' ')
     start++;
   text += start;

@@ -982,6 +982,24 @@ test_hostile_lines (Fixture       *f,
   g_string_truncate (replies, 0);
   feed (f, session, "MAIL FROM:<s@outside.example>\nRCPT TO:<alice@corp.example>\n", replies);
   assert_replies (replies->str, "250 2.1.0|250 2.1.5", "bare LF commands");
+
+  /* an EHLO name longer than any domain is refused, not echoed into an
+   * over-long reply (fuzz/README.md F3) */
+  {
+    g_autofree char *name = g_strnfill (256, 'a');
+    g_autofree char *line = g_strconcat ("EHLO ", name, NULL);
+
+    g_string_truncate (replies, 0);
+    action = mg_smtp_session_handle_line (session, line, strlen (line), TRUE, FALSE, replies);
+    g_assert_cmpint (action, ==, MG_SMTP_ACTION_CONTINUE);
+    g_assert_cmpstr (replies->str, ==, "501 5.5.4 Error: bad parameter syntax\r\n");
+    name[255] = '\0';
+    g_free (line);
+    line = g_strconcat ("HELO ", name, NULL);
+    g_string_truncate (replies, 0);
+    mg_smtp_session_handle_line (session, line, strlen (line), TRUE, FALSE, replies);
+    g_assert_true (g_str_has_prefix (replies->str, "250 "));
+  }
 }
 
 /* After 20 errors the session says 421 and closes. */
