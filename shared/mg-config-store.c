@@ -230,6 +230,32 @@ row_exists (MgConfigStore  *self,
   return TRUE;
 }
 
+/* Deletes the row of @table whose @column is @key; a missing row is a
+ * MG_PROBLEM_NOT_FOUND problem for @field.  @table and @column are
+ * literals of this file, never input. */
+static gboolean
+delete_existing (MgConfigStore  *self,
+                 const char     *table,
+                 const char     *column,
+                 const char     *key,
+                 const char     *field,
+                 GPtrArray      *problems,
+                 GError        **error)
+{
+  g_autofree char *count_sql = g_strdup_printf ("SELECT count(*) FROM %s WHERE %s = ?1", table, column);
+  g_autofree char *delete_sql = g_strdup_printf ("DELETE FROM %s WHERE %s = ?1", table, column);
+  gboolean exists;
+
+  if (!row_exists (self, count_sql, key, &exists, error))
+    return FALSE;
+  if (!exists)
+    {
+      mg_problems_add (problems, MG_PROBLEM_NOT_FOUND, field, key);
+      return FALSE;
+    }
+  return run_sql (self, delete_sql, key, NULL, NULL, error);
+}
+
 /* ---- open, migrate ---- */
 
 static gboolean
@@ -670,7 +696,6 @@ mg_config_store_remove_domain (MgConfigStore  *self,
                                GError        **error)
 {
   g_autofree char *domain = NULL;
-  gboolean exists;
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (problems != NULL, FALSE);
@@ -678,16 +703,8 @@ mg_config_store_remove_domain (MgConfigStore  *self,
   domain = check_domain (name, "domain", problems);
   if (domain == NULL)
     return FALSE;
-  if (!row_exists (self, "SELECT count(*) FROM domains WHERE name = ?1", domain, &exists, error))
-    return FALSE;
-  if (!exists)
-    {
-      mg_problems_add (problems, MG_PROBLEM_NOT_FOUND, "domain", domain);
-      return FALSE;
-    }
-
   /* accounts go with it: ON DELETE CASCADE */
-  return run_sql (self, "DELETE FROM domains WHERE name = ?1", domain, NULL, NULL, error);
+  return delete_existing (self, "domains", "name", domain, "domain", problems, error);
 }
 
 /* ---- accounts (R-2.2) ---- */
@@ -848,7 +865,6 @@ mg_config_store_remove_account (MgConfigStore  *self,
                                 GError        **error)
 {
   g_autofree char *canonical = NULL;
-  gboolean exists;
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (problems != NULL, FALSE);
@@ -856,15 +872,7 @@ mg_config_store_remove_account (MgConfigStore  *self,
   canonical = check_address (address, "address", problems);
   if (canonical == NULL)
     return FALSE;
-  if (!row_exists (self, "SELECT count(*) FROM accounts WHERE address = ?1",
-                   canonical, &exists, error))
-    return FALSE;
-  if (!exists)
-    {
-      mg_problems_add (problems, MG_PROBLEM_NOT_FOUND, "address", canonical);
-      return FALSE;
-    }
-  return run_sql (self, "DELETE FROM accounts WHERE address = ?1", canonical, NULL, NULL, error);
+  return delete_existing (self, "accounts", "address", canonical, "address", problems, error);
 }
 
 typedef struct
@@ -1082,7 +1090,7 @@ mg_config_store_remove_alias (MgConfigStore  *self,
                               GError        **error)
 {
   g_autofree char *name = NULL;
-  gboolean wildcard, exists;
+  gboolean wildcard;
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (problems != NULL, FALSE);
@@ -1090,14 +1098,7 @@ mg_config_store_remove_alias (MgConfigStore  *self,
   name = check_alias_name (alias, &wildcard, problems);
   if (name == NULL)
     return FALSE;
-  if (!row_exists (self, "SELECT count(*) FROM aliases WHERE alias = ?1", name, &exists, error))
-    return FALSE;
-  if (!exists)
-    {
-      mg_problems_add (problems, MG_PROBLEM_NOT_FOUND, "alias", name);
-      return FALSE;
-    }
-  return run_sql (self, "DELETE FROM aliases WHERE alias = ?1", name, NULL, NULL, error);
+  return delete_existing (self, "aliases", "alias", name, "alias", problems, error);
 }
 
 /* ---- routes (R-3.1) ---- */
@@ -1138,7 +1139,6 @@ mg_config_store_remove_route (MgConfigStore  *self,
                               GError        **error)
 {
   g_autofree char *name = NULL;
-  gboolean exists;
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (problems != NULL, FALSE);
@@ -1146,14 +1146,7 @@ mg_config_store_remove_route (MgConfigStore  *self,
   name = check_domain (domain, "route.domain", problems);
   if (name == NULL)
     return FALSE;
-  if (!row_exists (self, "SELECT count(*) FROM routes WHERE domain = ?1", name, &exists, error))
-    return FALSE;
-  if (!exists)
-    {
-      mg_problems_add (problems, MG_PROBLEM_NOT_FOUND, "route.domain", name);
-      return FALSE;
-    }
-  return run_sql (self, "DELETE FROM routes WHERE domain = ?1", name, NULL, NULL, error);
+  return delete_existing (self, "routes", "domain", name, "route.domain", problems, error);
 }
 
 /* R-3.5: the canonical name of an existing route's domain, or NULL with a
