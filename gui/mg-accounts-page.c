@@ -178,6 +178,57 @@ on_accounts_editor_add_cb (MgAccountsPage *self)
   gtk_widget_show (GTK_WIDGET (dialog));
 }
 
+typedef struct
+{
+  MgAccountsPage *self;
+  char           *address;
+} PasswordEdit;
+
+static void
+on_password_dialog_response_cb (GtkDialog *dialog,
+                                int        response,
+                                gpointer   user_data)
+{
+  PasswordEdit *edit = user_data;
+
+  /* an empty password removes it (the account then only makes the address valid) */
+  if (response == GTK_RESPONSE_ACCEPT)
+    mg_page_call_change (MG_PAGE (edit->self), "SetPassword",
+                         g_variant_new ("(ss)", edit->address,
+                                        mg_form_dialog_get_text (MG_FORM_DIALOG (dialog), "password")));
+  gtk_widget_destroy (GTK_WIDGET (dialog));
+  g_object_unref (edit->self);
+  g_free (edit->address);
+  g_free (edit);
+}
+
+static void
+on_accounts_editor_edit_cb (MgAccountsPage *self,
+                            int             index)
+{
+  g_autofree char *address = NULL;
+  g_autofree char *title = NULL;
+  MgFormDialog *dialog;
+  PasswordEdit *edit;
+  GtkEntry *password;
+  GtkTreeIter iter;
+
+  if (!gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->accounts), &iter, NULL, index))
+    return;
+  gtk_tree_model_get (GTK_TREE_MODEL (self->accounts), &iter, ACCOUNT_ADDRESS, &address, -1);
+
+  title = g_strdup_printf (_("Set the Password of %s"), address);
+  dialog = mg_form_dialog_new (GTK_WIDGET (self), title, _("_Set Password"));
+  password = mg_form_dialog_add_entry (dialog, "password", _("New _password (empty: none):"), NULL);
+  gtk_entry_set_visibility (password, FALSE);
+  gtk_entry_set_input_purpose (password, GTK_INPUT_PURPOSE_PASSWORD);
+  edit = g_new0 (PasswordEdit, 1);
+  edit->self = g_object_ref (self);
+  edit->address = g_steal_pointer (&address);
+  g_signal_connect (dialog, "response", G_CALLBACK (on_password_dialog_response_cb), edit);
+  gtk_widget_show (GTK_WIDGET (dialog));
+}
+
 static void
 on_accounts_editor_remove_cb (MgAccountsPage *self,
                               int             index)
@@ -383,6 +434,7 @@ mg_accounts_page_class_init (MgAccountsPageClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_import_button_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_accounts_editor_add_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_accounts_editor_remove_cb);
+  gtk_widget_class_bind_template_callback (widget_class, on_accounts_editor_edit_cb);
 }
 
 static void
@@ -393,7 +445,7 @@ mg_accounts_page_init (MgAccountsPage *self)
   self->accounts = gtk_list_store_new (N_ACCOUNT_COLUMNS, G_TYPE_STRING, G_TYPE_STRING);
   mg_list_editor_set_model (self->accounts_editor, self->accounts);
   mg_list_editor_set_reorderable (self->accounts_editor, FALSE);
-  mg_list_editor_set_editable (self->accounts_editor, FALSE);
+  mg_list_editor_set_editable (self->accounts_editor, TRUE);
   mg_list_editor_add_column (self->accounts_editor, _("Address"), ACCOUNT_ADDRESS, FALSE);
   mg_list_editor_add_column (self->accounts_editor, _("Password"), ACCOUNT_PASSWORD, FALSE);
 }

@@ -99,6 +99,57 @@ on_domains_editor_add_cb (MgDomainsPage *self)
   gtk_widget_show (GTK_WIDGET (dialog));
 }
 
+/* The seed's [詳細] (details): the shared-box flag of an existing domain. */
+typedef struct
+{
+  MgDomainsPage *self;
+  char          *name;
+} DomainEdit;
+
+static void
+on_domain_details_response_cb (GtkDialog *dialog,
+                               int        response,
+                               gpointer   user_data)
+{
+  DomainEdit *edit = user_data;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    mg_page_call_change (MG_PAGE (edit->self), "SetDomainSharedBox",
+                         g_variant_new ("(sb)", edit->name,
+                                        mg_form_dialog_get_active (MG_FORM_DIALOG (dialog), "shared-box")));
+  gtk_widget_destroy (GTK_WIDGET (dialog));
+  g_object_unref (edit->self);
+  g_free (edit->name);
+  g_free (edit);
+}
+
+static void
+on_domains_editor_edit_cb (MgDomainsPage *self,
+                           int            index)
+{
+  g_autofree char *name = NULL;
+  g_autofree char *shared = NULL;
+  g_autofree char *title = NULL;
+  MgFormDialog *dialog;
+  DomainEdit *edit;
+  GtkTreeIter iter;
+
+  if (!gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->domains), &iter, NULL, index))
+    return;
+  gtk_tree_model_get (GTK_TREE_MODEL (self->domains), &iter, DOMAIN_NAME, &name,
+                      DOMAIN_SHARED_BOX, &shared, -1);
+
+  title = g_strdup_printf (_("Domain %s"), name);
+  dialog = mg_form_dialog_new (GTK_WIDGET (self), title, _("_Apply"));
+  mg_form_dialog_add_check (dialog, "shared-box", _("_Shared box (user names are the same in every shared-box domain)"),
+                            shared != NULL && *shared != '\0');
+  edit = g_new0 (DomainEdit, 1);
+  edit->self = g_object_ref (self);
+  edit->name = g_steal_pointer (&name);
+  g_signal_connect (dialog, "response", G_CALLBACK (on_domain_details_response_cb), edit);
+  gtk_widget_show (GTK_WIDGET (dialog));
+}
+
 static void
 on_domains_editor_remove_cb (MgDomainsPage *self,
                              int            index)
@@ -146,6 +197,7 @@ mg_domains_page_class_init (MgDomainsPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MgDomainsPage, domains_editor);
   gtk_widget_class_bind_template_callback (widget_class, on_domains_editor_add_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_domains_editor_remove_cb);
+  gtk_widget_class_bind_template_callback (widget_class, on_domains_editor_edit_cb);
 }
 
 static void
@@ -156,7 +208,7 @@ mg_domains_page_init (MgDomainsPage *self)
   self->domains = gtk_list_store_new (N_DOMAIN_COLUMNS, G_TYPE_STRING, G_TYPE_STRING);
   mg_list_editor_set_model (self->domains_editor, self->domains);
   mg_list_editor_set_reorderable (self->domains_editor, FALSE);
-  mg_list_editor_set_editable (self->domains_editor, FALSE);
+  mg_list_editor_set_editable (self->domains_editor, TRUE);
   mg_list_editor_add_column (self->domains_editor, _("Domain"), DOMAIN_NAME, FALSE);
   mg_list_editor_add_column (self->domains_editor, _("Details"), DOMAIN_SHARED_BOX, FALSE);
 }

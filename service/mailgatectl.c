@@ -43,6 +43,7 @@ typedef enum
   FLAG_PASSWORD_STDIN = 1 << 1,
   FLAG_AT             = 1 << 2,
   FLAG_DRY_RUN        = 1 << 3,
+  FLAG_NO_SHARED_BOX  = 1 << 4,
 } VerbFlags;
 
 typedef struct
@@ -633,6 +634,47 @@ cmd_user_add (Ctl   *ctl,
                                                password != NULL ? password : "",
                                                &problems, NULL, &error);
   free_password (password);
+  return finish_change (ok, problems, error);
+}
+
+static int
+usage_error (const char *format,
+             ...) G_GNUC_PRINTF (1, 2);
+
+static int
+cmd_user_password (Ctl   *ctl,
+                   char **args,
+                   guint  n_args)
+{
+  g_autoptr(GVariant) problems = NULL;
+  g_autoptr(GError) error = NULL;
+  char *password;
+  gboolean ok;
+
+  /* passwords come from standard input only, never from argv */
+  password = read_password (&error);
+  if (password == NULL)
+    return fail_error (error);
+  ok = mg_dbus_control1_call_set_password_sync (ctl->proxy, args[0], password,
+                                                &problems, NULL, &error);
+  free_password (password);
+  return finish_change (ok, problems, error);
+}
+
+static int
+cmd_domain_set (Ctl   *ctl,
+                char **args,
+                guint  n_args)
+{
+  g_autoptr(GVariant) problems = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean shared = (ctl->flags & FLAG_SHARED_BOX) != 0;
+  gboolean ok;
+
+  if (shared == ((ctl->flags & FLAG_NO_SHARED_BOX) != 0))
+    return usage_error (_("domain set needs --shared-box or --no-shared-box"));
+  ok = mg_dbus_control1_call_set_domain_shared_box_sync (ctl->proxy, args[0], shared,
+                                                         &problems, NULL, &error);
   return finish_change (ok, problems, error);
 }
 
@@ -1752,6 +1794,9 @@ static const Command commands[] = {
     N_("Replace the listening addresses") },
   { "domain", "list", 0, 0, 0, cmd_domain_list, "domain list",
     N_("List the local domains") },
+  { "domain", "set", 1, 1, FLAG_SHARED_BOX | FLAG_NO_SHARED_BOX, cmd_domain_set,
+    "domain set NAME --shared-box|--no-shared-box",
+    N_("Switch a domain to or from a shared box (user names not distinguished per domain)") },
   { "domain", "add", 1, 1, FLAG_SHARED_BOX, cmd_domain_add, "domain add NAME [--shared-box]",
     N_("Add a local domain") },
   { "domain", "remove", 1, 1, 0, cmd_domain_remove, "domain remove NAME",
@@ -1763,6 +1808,8 @@ static const Command commands[] = {
     N_("Add an account (password: one line on standard input)") },
   { "user", "remove", 1, 1, 0, cmd_user_remove, "user remove ADDRESS",
     N_("Remove an account") },
+  { "user", "password", 1, 1, 0, cmd_user_password, "user password ADDRESS",
+    N_("Set the password of an account (one line on standard input)") },
   { "user", "import", 1, 1, 0, cmd_user_import, "user import FILE.tsv",
     N_("Import accounts from a file (all or nothing)") },
   { "alias", "list", 0, 0, 0, cmd_alias_list, "alias list",
@@ -1842,10 +1889,6 @@ print_help (void)
 
 static int
 usage_error (const char *format,
-             ...) G_GNUC_PRINTF (1, 2);
-
-static int
-usage_error (const char *format,
              ...)
 {
   g_autofree char *message = NULL;
@@ -1895,6 +1938,8 @@ parse_arguments (Ctl       *ctl,
         ctl->json = TRUE;
       else if (strcmp (arg, "--shared-box") == 0)
         ctl->flags |= FLAG_SHARED_BOX;
+      else if (strcmp (arg, "--no-shared-box") == 0)
+        ctl->flags |= FLAG_NO_SHARED_BOX;
       else if (strcmp (arg, "--password-stdin") == 0)
         ctl->flags |= FLAG_PASSWORD_STDIN;
       else if (strcmp (arg, "--dry-run") == 0)

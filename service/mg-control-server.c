@@ -588,6 +588,42 @@ handle_add_account (MgDBusControl1        *object,
 }
 
 static gboolean
+handle_set_password (MgDBusControl1        *object,
+                     GDBusMethodInvocation *invocation,
+                     const char            *address,
+                     const char            *password,
+                     gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = mg_config_store_set_password (mg_daemon_get_store (self->daemon), address,
+                                     *password != '\0' ? password : NULL, problems, &error);
+  return finish_change (self, invocation, mg_dbus_control1_complete_set_password,
+                        ok, problems, error);
+}
+
+static gboolean
+handle_set_domain_shared_box (MgDBusControl1        *object,
+                              GDBusMethodInvocation *invocation,
+                              const char            *name,
+                              gboolean               shared_box,
+                              gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = mg_config_store_set_domain_shared_box (mg_daemon_get_store (self->daemon), name,
+                                              shared_box, problems, &error);
+  return finish_change (self, invocation, mg_dbus_control1_complete_set_domain_shared_box,
+                        ok, problems, error);
+}
+
+static gboolean
 handle_remove_account (MgDBusControl1        *object,
                        GDBusMethodInvocation *invocation,
                        const char            *address,
@@ -1287,6 +1323,8 @@ static const struct
   { "handle-list-accounts",      G_CALLBACK (handle_list_accounts) },
   { "handle-add-account",        G_CALLBACK (handle_add_account) },
   { "handle-remove-account",     G_CALLBACK (handle_remove_account) },
+  { "handle-set-password",       G_CALLBACK (handle_set_password) },
+  { "handle-set-domain-shared-box", G_CALLBACK (handle_set_domain_shared_box) },
   { "handle-import-accounts",    G_CALLBACK (handle_import_accounts) },
   { "handle-list-aliases",       G_CALLBACK (handle_list_aliases) },
   { "handle-add-alias",          G_CALLBACK (handle_add_alias) },

@@ -576,6 +576,28 @@ test_domain_problem (Fixture       *fixture,
   rows.rows = 2;
   g_assert_true (wait_until (rows_are, &rows));
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (problem)));
+
+  /* Details of an existing domain: the shared-box flag (seed: [詳細]) */
+  {
+    g_autofree char *name = row_text (editor, 0, 0);
+    g_autofree char *shared_text = row_text (editor, 0, 1);
+    gboolean shared = shared_text != NULL && *shared_text != '\0';
+    g_autofree char *expected = g_strdup_printf ("SetDomainSharedBox('%s', %s)", name,
+                                                 shared ? "false" : "true");
+
+    mg_list_editor_select (editor, 0);
+    mg_list_editor_activate (editor, "edit");
+    g_assert_true (wait_until (form_dialog_shown, NULL));
+    dialog = find_form_dialog ();
+    /* the dialog shows the current flag; the user switches it */
+    g_assert_cmpint (mg_form_dialog_get_active (dialog, "shared-box"), ==, shared);
+    gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (find_child (GTK_WIDGET (dialog), GTK_TYPE_CHECK_BUTTON)),
+                                  !shared);
+    gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+    g_assert_true (wait_for_call (fixture, "SetDomainSharedBox"));
+    g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "SetDomainSharedBox"), ==,
+                     expected);
+  }
 }
 
 static void
@@ -654,6 +676,18 @@ test_accounts_add_import (Fixture       *fixture,
   g_assert_true (wait_for_call (fixture, "AddAccount"));
   g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "AddAccount"), ==,
                    "AddAccount('carol@corp.test', 's3cret')");
+
+  /* Edit: set the password of an existing account (hidden entry, one call) */
+  mg_list_editor_select (editor, 0);
+  mg_list_editor_activate (editor, "edit");
+  g_assert_true (wait_until (form_dialog_shown, NULL));
+  dialog = find_form_dialog ();
+  g_assert_false (gtk_entry_get_visibility (mg_form_dialog_get_entry (dialog, "password")));
+  gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "password"), "n3w");
+  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  g_assert_true (wait_for_call (fixture, "SetPassword"));
+  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "SetPassword"), ==,
+                   "SetPassword('alice@corp.test', 'n3w')");
 
   /* Import: a preview with the line count and no password, then one call */
   g_assert_true (g_file_set_contents (path, "dave@corp.test\tpw1\nerin@corp.test\n", -1, NULL));
