@@ -22,6 +22,7 @@
 #include "mg-daemon.h"
 #include "mg-error.h"
 #include "mg-log.h"
+#include "mg-metrics.h"
 #include "mg-problem.h"
 #include "mg-receiver.h"
 #include "mg-trace.h"
@@ -38,6 +39,7 @@ struct _MgDaemon
   MgDelivery      *delivery;
   MgReceiver      *receiver;
   MgControlServer *control;
+  MgMetricsServer *metrics;        /* metrics.listen, NULL when off */
 };
 
 static void
@@ -315,6 +317,40 @@ mg_daemon_stop (MgDaemon  *self,
   emit_status_changed (self);
 }
 
+/* ---- metrics endpoint --------------------------------------------------- */
+
+static GVariant *
+metrics_status_cb (gpointer user_data)
+{
+  return mg_daemon_get_status (user_data);
+}
+
+/* Start, move or stop the Prometheus endpoint to match metrics.listen.  A
+ * port that cannot be had is reported and leaves the endpoint off: the
+ * mail service does not depend on it. */
+static void
+apply_metrics (MgDaemon *self)
+{
+  const char *wanted = mg_config_get_string (self->config, "metrics.listen");
+  g_autoptr(GError) error = NULL;
+
+  if (self->metrics != NULL &&
+      g_strcmp0 (mg_metrics_server_get_address (self->metrics), wanted) == 0)
+    return;
+  g_clear_pointer (&self->metrics, mg_metrics_server_free);
+  if (wanted == NULL || *wanted == '\0')
+    return;
+
+  self->metrics = mg_metrics_server_new (wanted, metrics_status_cb, self, &error);
+  if (self->metrics == NULL)
+    {
+      g_warning ("%s", error->message);
+      MG_TRACE ("daemon", "%s", error->message);
+      return;
+    }
+  MG_TRACE ("daemon", "metrics on http://%s/metrics", wanted);
+}
+
 /* ---- configuration ---------------------------------------------------- */
 
 gboolean
@@ -330,6 +366,7 @@ mg_daemon_config_changed (MgDaemon  *self,
   self->config = config;
   mg_receiver_set_config (self->receiver, config);
   mg_delivery_set_config (self->delivery, config);
+  apply_metrics (self);
   MG_TRACE ("daemon", "configuration applied");
   return TRUE;
 }
@@ -369,6 +406,7 @@ mg_daemon_get_status (MgDaemon *self)
 {
   g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
   g_auto(GStrv) bound = mg_daemon_get_bound (self);
+  guint64 commits, sum_us, max_us;
 
   g_variant_builder_add (&builder, "{sv}", "version", g_variant_new_string (PACKAGE_VERSION));
   g_variant_builder_add (&builder, "{sv}", "pid", g_variant_new_uint32 (getpid ()));
@@ -386,6 +424,14 @@ mg_daemon_get_status (MgDaemon *self)
   g_variant_builder_add (&builder, "{sv}", "delivered", g_variant_new_uint64 (mg_delivery_n_delivered (self->delivery)));
   g_variant_builder_add (&builder, "{sv}", "deferred", g_variant_new_uint64 (mg_delivery_n_deferred (self->delivery)));
   g_variant_builder_add (&builder, "{sv}", "failed", g_variant_new_uint64 (mg_delivery_n_failed (self->delivery)));
+  g_variant_builder_add (&builder, "{sv}", "delivery-connections",
+                         g_variant_new_uint64 (mg_delivery_n_connections (self->delivery)));
+  g_variant_builder_add (&builder, "{sv}", "rejections", mg_receiver_get_rejections (self->receiver));
+  mg_receiver_get_commit_latency (self->receiver, &commits, &sum_us, &max_us);
+  g_variant_builder_add (&builder, "{sv}", "commits", g_variant_new_uint64 (commits));
+  g_variant_builder_add (&builder, "{sv}", "commit-latency-avg-ms",
+                         g_variant_new_double (commits > 0 ? sum_us / 1000.0 / commits : 0.0));
+  g_variant_builder_add (&builder, "{sv}", "commit-latency-max-ms", g_variant_new_double (max_us / 1000.0));
   return g_variant_builder_end (&builder);
 }
 
@@ -499,6 +545,7 @@ mg_daemon_new (const MgDaemonOptions  *options,
   self->control = mg_control_server_new (self, self->socket_path, error);
   if (self->control == NULL)
     return NULL;
+  apply_metrics (self);
 
   if (options->no_autostart)
     return g_steal_pointer (&self);
@@ -525,6 +572,7 @@ mg_daemon_free (MgDaemon *self)
   if (self->receiver != NULL)
     mg_receiver_stop (self->receiver);
   g_clear_pointer (&self->control, mg_control_server_free);
+  g_clear_pointer (&self->metrics, mg_metrics_server_free);
   while (g_main_context_iteration (self->context, FALSE))
     ;
   g_clear_pointer (&self->receiver, mg_receiver_free);

@@ -294,6 +294,13 @@ struct _MgReceiver
   guint64               n_received;
   guint64               n_connections;
   gboolean              running;
+
+  /* metrics (R-4.4; issue 7 item 9), guarded by metrics_lock */
+  GMutex                metrics_lock;
+  GHashTable           *rejections;     /* "550 5.1.1" -> guint64* */
+  guint64               commit_count;
+  guint64               commit_sum_us;
+  guint64               commit_max_us;
 };
 
 typedef struct
@@ -345,6 +352,7 @@ struct _Conn
   ConnState        state;
   gboolean         discarding;      /* inside an over-long command line */
   gint64           last_activity;   /* monotonic µs */
+  gint64           commit_started;  /* monotonic µs, for the commit latency */
 };
 
 static guint session_counter;
@@ -1083,11 +1091,51 @@ conn_auth_failed (Conn *conn)
 
 /* ---- feeding the session ---------------------------------------------- */
 
+/* Counts the refusals among the reply lines appended from @from on, by
+ * code and enhanced status ("550 5.1.1"): the "rejected by reason" metric. */
+static void
+count_rejections (MgReceiver *self,
+                  const char *replies,
+                  gsize       len)
+{
+  const char *p = replies;
+  const char *end = replies + len;
+
+  while (p < end)
+    {
+      const char *eol = memchr (p, '\n', end - p);
+      gsize line_len = (eol != NULL ? eol : end) - p;
+
+      /* final line of a reply ("DDD "), 4xx or 5xx */
+      if (line_len >= 4 && (p[0] == '4' || p[0] == '5') && p[3] == ' ')
+        {
+          const char *space = line_len > 4 ? memchr (p + 4, ' ', line_len - 4) : NULL;
+          gsize key_len = space != NULL && p[4] == p[0] ? (gsize) (space - p) : 3;
+          g_autofree char *key = g_strndup (p, key_len);
+          guint64 *count;
+
+          g_mutex_lock (&self->metrics_lock);
+          count = g_hash_table_lookup (self->rejections, key);
+          if (count == NULL)
+            {
+              count = g_new0 (guint64, 1);
+              g_hash_table_insert (self->rejections, g_steal_pointer (&key), count);
+            }
+          (*count)++;
+          g_mutex_unlock (&self->metrics_lock);
+        }
+      p = eol != NULL ? eol + 1 : end;
+    }
+}
+
 static void
 trace_replies (Conn  *conn,
                gsize  from)
 {
-  if (mg_trace_active () && conn->out->len > from)
+  if (conn->out->len <= from)
+    return;
+  count_rejections (conn->receiver, conn->out->str + from, conn->out->len - from);
+  if (mg_trace_active ())
     mg_trace_protocol (conn->tag, "SEND ->", conn->out->str + from, conn->out->len - from);
 }
 
@@ -1101,6 +1149,18 @@ on_commit_done_cb (MgQueue        *queue,
   MgReceiver *self = conn->receiver;
 
   self->n_pending_commits--;
+
+  if (conn->commit_started > 0)
+    {
+      guint64 us = (guint64) (g_get_monotonic_time () - conn->commit_started);
+
+      g_mutex_lock (&self->metrics_lock);
+      self->commit_count++;
+      self->commit_sum_us += us;
+      self->commit_max_us = MAX (self->commit_max_us, us);
+      g_mutex_unlock (&self->metrics_lock);
+      conn->commit_started = 0;
+    }
 
   if (error == NULL)
     {
@@ -1149,6 +1209,7 @@ start_commit (Conn *conn)
   g_autoptr(MgQueueMessage) msg = mg_smtp_session_take_message (conn->session);
 
   conn->state = CONN_COMMIT;
+  conn->commit_started = g_get_monotonic_time ();
   conn->receiver->n_pending_commits++;
   mg_queue_submit (conn->receiver->queue, msg, conn->receiver->context,
                    on_commit_done_cb, conn_ref (conn));   /* the callback's reference */
@@ -1608,6 +1669,7 @@ accept_one (MgReceiver *self,
       /* accept limit -> 421 and close */
       MG_TRACE ("receiver", "accept limit %" G_GINT64_FORMAT " reached: 421 to new client", limit);
       log_accept (remote, local, "refused", "accept limit");
+      count_rejections (self, text, strlen (text));
       send_best_effort (client_socket, text);
       g_socket_close (client_socket, NULL);
       return;
@@ -1887,6 +1949,8 @@ mg_receiver_new (MgQueue              *queue,
   self->auth_failures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_mutex_init (&self->failures_lock);
   g_mutex_init (&self->spf_lock);
+  g_mutex_init (&self->metrics_lock);
+  self->rejections = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   return self;
 }
 
@@ -1904,6 +1968,8 @@ mg_receiver_free (MgReceiver *self)
   g_clear_pointer (&self->tls, mg_tls_server_unref);
   g_clear_pointer (&self->tls_failed, g_free);
   g_clear_pointer (&self->config, mg_config_unref);
+  g_clear_pointer (&self->rejections, g_hash_table_unref);
+  g_mutex_clear (&self->metrics_lock);
   g_mutex_clear (&self->lock);
   g_free (self);
 }
@@ -1987,4 +2053,32 @@ guint64
 mg_receiver_n_connections (MgReceiver *self)
 {
   return __atomic_load_n (&self->n_connections, __ATOMIC_RELAXED);
+}
+
+GVariant *
+mg_receiver_get_rejections (MgReceiver *self)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a{st}"));
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_mutex_lock (&self->metrics_lock);
+  g_hash_table_iter_init (&iter, self->rejections);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_variant_builder_add (&builder, "{st}", key, *(guint64 *) value);
+  g_mutex_unlock (&self->metrics_lock);
+  return g_variant_builder_end (&builder);
+}
+
+void
+mg_receiver_get_commit_latency (MgReceiver *self,
+                                guint64    *count,
+                                guint64    *sum_us,
+                                guint64    *max_us)
+{
+  g_mutex_lock (&self->metrics_lock);
+  *count = self->commit_count;
+  *sum_us = self->commit_sum_us;
+  *max_us = self->commit_max_us;
+  g_mutex_unlock (&self->metrics_lock);
 }

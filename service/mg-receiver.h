@@ -69,6 +69,14 @@ guint          mg_receiver_n_sessions     (MgReceiver           *self);
 guint64        mg_receiver_n_received     (MgReceiver           *self);  /* messages acknowledged */
 guint64        mg_receiver_n_connections  (MgReceiver           *self);  /* accepted since start */
 
+/* Metrics (any thread): refusals by "CODE X.Y.Z" (a{st}, floating), and the
+ * time from the end of DATA to the durable queue (the wait before 250). */
+GVariant      *mg_receiver_get_rejections (MgReceiver           *self);
+void           mg_receiver_get_commit_latency (MgReceiver       *self,
+                                           guint64              *count,
+                                           guint64              *sum_us,
+                                           guint64              *max_us);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MgListenerSet, mg_listener_set_free)
 
 G_END_DECLS

@@ -108,6 +108,8 @@ static const MgSettingInfo settings[] = {
     N_("Refuse mail from clients whose address has no host name that maps back to it (logged-in and relay-allowed clients excepted)") },
   { "receiver.spf", MG_SETTING_STRING, "off", 0, 6,                 /* */
     N_("SPF check of the sender: off, header (add a Received-SPF: header) or reject (also refuse SPF failures; logged-in and relay-allowed clients excepted)") },
+  { "metrics.listen", MG_SETTING_STRING, "", 0, 64,
+    N_("Loopback address and port of the Prometheus metrics endpoint, e.g. 127.0.0.1:9325 (empty: off)") },
 };
 
 const MgSettingInfo *
@@ -287,6 +289,27 @@ normalise_mailbox_list (const char *value)
 }
 
 /* Checks a few string settings need beyond their length. */
+/* metrics.listen: "" or a loopback IP literal with a port: the metrics are
+ * for the machine's own monitoring agent, never published. */
+static char *
+normalise_metrics_listen (const char *value)
+{
+  g_autofree char *host = NULL;
+  g_autoptr(GInetAddress) address = NULL;
+  guint16 port = 0;
+
+  if (*value == '\0')
+    return g_strdup ("");
+  if (!mg_host_port_parse (value, 0, &host, &port) || port == 0)
+    return NULL;
+  address = g_inet_address_new_from_string (host);
+  if (address == NULL || !g_inet_address_get_is_loopback (address))
+    return NULL;
+  if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6)
+    return g_strdup_printf ("[%s]:%u", host, port);
+  return g_strdup_printf ("%s:%u", host, port);
+}
+
 static char *
 normalise_string_extra (const MgSettingInfo *info,
                         const char          *value,
@@ -309,6 +332,8 @@ normalise_string_extra (const MgSettingInfo *info,
       if (forwarder_is_valid (value))
         result = g_strdup (value);
     }
+  else if (g_str_equal (info->key, "metrics.listen"))
+    result = normalise_metrics_listen (value);
   else if (g_str_equal (info->key, "receiver.spf"))
     {
       g_autofree char *lower = g_ascii_strdown (value, -1);
