@@ -49,6 +49,7 @@
 #include <glib/gstdio.h>
 
 #include "mg-log.h"
+#include "mg-proxy-protocol.h"
 #include "mg-receiver.h"
 #include "mg-resolver.h"
 #include "mg-smtp-session.h"
@@ -311,6 +312,7 @@ typedef struct
 
 typedef enum
 {
+  CONN_PROXY,         /* waiting for the PROXY header of a trusted load balancer */
   CONN_RESOLVING,     /* waiting for the client's verified host name */
   CONN_HANDSHAKE,     /* TLS handshake (implicit TLS or after STARTTLS) */
   CONN_TLS_START,     /* 220 to STARTTLS being flushed; input discarded */
@@ -336,6 +338,8 @@ struct _Conn
   SSL             *ssl;             /* nullable: plain text */
   MgTlsServer     *tls;             /* the context @ssl came from */
   gboolean         implicit_tls;
+  gboolean         proxy_tls;       /* implicit TLS follows the PROXY header */
+  GSource         *proxy_retry;     /* a partial PROXY header: look again soon */
   MgSmtpSession   *session;
   MgConfig        *config;
   GList           *link;            /* in receiver->conns */
@@ -527,6 +531,8 @@ conn_send_best_effort (Conn       *conn,
 
 static void conn_handshake (Conn *conn);
 
+static void conn_read_proxy_header (Conn *conn);
+
 static gboolean
 on_conn_readable_cb (GSocket      *socket,
                      GIOCondition  condition,
@@ -541,6 +547,13 @@ on_conn_readable_cb (GSocket      *socket,
     {
       conn_ref (conn);
       conn_handshake (conn);
+      conn_unref (conn);
+      return G_SOURCE_CONTINUE;
+    }
+  if (conn->state == CONN_PROXY)
+    {
+      conn_ref (conn);
+      conn_read_proxy_header (conn);
       conn_unref (conn);
       return G_SOURCE_CONTINUE;
     }
@@ -621,7 +634,7 @@ static void
 conn_update_read (Conn *conn)
 {
   gboolean want = (conn->state == CONN_COMMANDS || conn->state == CONN_DATA ||
-                   conn->state == CONN_HANDSHAKE) &&
+                   conn->state == CONN_HANDSHAKE || conn->state == CONN_PROXY) &&
                   conn->out->len - conn->out_pos < MAX_OUT_PENDING;
 
   if (want && conn->read_source == NULL)
@@ -692,6 +705,7 @@ conn_close (Conn *conn)
   if (conn->state == CONN_CLOSED)
     return;
 
+  detach_source (&conn->proxy_retry);
   detach_source (&conn->read_source);
   detach_source (&conn->write_source);
   detach_source (&conn->resolve_timeout);
@@ -1638,6 +1652,118 @@ log_accept (GSocketAddress *remote,
                 "local_port", local_port, "status", status, "session", detail, NULL);
 }
 
+/* After the client's address is known (directly or from a PROXY header). */
+static void
+conn_continue_accept (Conn     *conn,
+                      gboolean  implicit_tls)
+{
+  if (implicit_tls)
+    {
+      conn->implicit_tls = TRUE;
+      conn_start_tls (conn);
+    }
+  else if (conn->client != NULL && needs_host_name (conn->config))
+    conn_start_resolve (conn);
+  else
+    conn_begin_session (conn);
+}
+
+/* receiver.proxy_trusted: load balancers whose PROXY header is believed. */
+static gboolean
+from_trusted_proxy (MgConfig     *config,
+                    GInetAddress *client)
+{
+  const char *list = mg_config_get_string (config, "receiver.proxy_trusted");
+  g_auto(GStrv) patterns = NULL;
+
+  if (list == NULL || *list == '\0')
+    return FALSE;
+  patterns = g_strsplit (list, ",", -1);
+  for (guint i = 0; patterns[i] != NULL; i++)
+    {
+      g_autoptr(GInetAddressMask) mask = NULL;
+      MgRelayPatternKind kind;
+
+      if (mg_relay_rule_parse (g_strstrip (patterns[i]), NULL, &kind, &mask) &&
+          mask != NULL && g_inet_address_mask_matches (mask, client))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+on_proxy_retry_cb (gpointer user_data)
+{
+  Conn *conn = user_data;
+
+  g_clear_pointer (&conn->proxy_retry, g_source_unref);
+  conn_update_read (conn);
+  return G_SOURCE_REMOVE;
+}
+
+/* Read the PROXY header without taking a byte more (MSG_PEEK, then exactly
+ * its length), so a TLS ClientHello after it stays for OpenSSL. */
+static void
+conn_read_proxy_header (Conn *conn)
+{
+  guint8 buf[16 + 536];
+  MgProxyHeader header = { 0 };
+  const char *why = NULL;
+  gssize n = recv (g_socket_get_fd (conn->socket), buf, sizeof buf, MSG_PEEK);
+  g_autofree char *proxy_ip = NULL;
+  g_autofree char *real_ip = NULL;
+
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    return;
+  if (n <= 0)
+    {
+      MG_TRACE (conn->tag, "proxy closed the connection before its PROXY header");
+      conn_close (conn);
+      return;
+    }
+
+  switch (mg_proxy_parse (buf, (gsize) n, &header, &why))
+    {
+    case MG_PROXY_NEED_MORE:
+      if ((gsize) n == sizeof buf)
+        break;
+      /* peeked bytes stay readable: do not spin, look again in 10 ms */
+      detach_source (&conn->read_source);
+      conn->proxy_retry = g_timeout_source_new (10);
+      g_source_set_callback (conn->proxy_retry, on_proxy_retry_cb, conn, NULL);
+      g_source_attach (conn->proxy_retry, conn->receiver->context);
+      return;
+    case MG_PROXY_OK:
+      if (recv (g_socket_get_fd (conn->socket), buf, header.length, 0) != (gssize) header.length)
+        break;
+      proxy_ip = g_inet_address_to_string (conn->client);
+      if (!header.local)
+        {
+          g_set_object (&conn->client, header.source);
+          conn->client_port = header.source_port;
+        }
+      real_ip = g_inet_address_to_string (conn->client);
+      MG_TRACE (conn->tag, "PROXY v%u: client [%s] port %u (via load balancer %s)",
+                header.version, real_ip, conn->client_port, proxy_ip);
+      mg_log_event (MG_LOG_ACCEPT, NULL, "client", real_ip, "via", proxy_ip,
+                    "status", "proxied", "session", conn->tag, NULL);
+      mg_proxy_header_clear (&header);
+      conn->state = CONN_RESOLVING;   /* not reading until the session begins */
+      conn_update_read (conn);
+      conn_continue_accept (conn, conn->proxy_tls);
+      return;
+    case MG_PROXY_INVALID:
+    default:
+      break;
+    }
+
+  /* the spec forbids falling back to reading SMTP from such a connection */
+  mg_proxy_header_clear (&header);
+  MG_TRACE (conn->tag, "no valid PROXY header from trusted load balancer: %s; closing",
+            why != NULL ? why : "too long or unreadable");
+  conn_close (conn);
+}
+
 static void
 accept_one (MgReceiver *self,
             GSocket    *client_socket,
@@ -1711,15 +1837,15 @@ accept_one (MgReceiver *self,
 
   log_accept (remote, local, "accepted", conn->tag);
 
-  if (implicit_tls)
+  if (conn->client != NULL && from_trusted_proxy (conn->config, conn->client))
     {
-      conn->implicit_tls = TRUE;
-      conn_start_tls (conn);
+      /* scale-out: the real client comes in a PROXY header first */
+      conn->state = CONN_PROXY;
+      conn->proxy_tls = implicit_tls;
+      conn_update_read (conn);
+      return;
     }
-  else if (conn->client != NULL && needs_host_name (conn->config))
-    conn_start_resolve (conn);
-  else
-    conn_begin_session (conn);
+  conn_continue_accept (conn, implicit_tls);
 }
 
 static gboolean

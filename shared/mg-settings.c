@@ -19,6 +19,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "mg-address.h"
+#include "mg-config.h"
 #include "mg-problem.h"
 #include "mg-settings.h"
 
@@ -108,6 +109,8 @@ static const MgSettingInfo settings[] = {
     N_("Refuse mail from clients whose address has no host name that maps back to it (logged-in and relay-allowed clients excepted)") },
   { "receiver.spf", MG_SETTING_STRING, "off", 0, 6,                 /* */
     N_("SPF check of the sender: off, header (add a Received-SPF: header) or reject (also refuse SPF failures; logged-in and relay-allowed clients excepted)") },
+  { "receiver.proxy_trusted", MG_SETTING_STRING, "", 0, MAX_PATH_LENGTH,
+    N_("Load balancers whose PROXY protocol header (v1 or v2) gives the real client address: IP addresses or CIDR ranges, comma separated (empty: none)") },
   { "metrics.listen", MG_SETTING_STRING, "", 0, 64,
     N_("Loopback address and port of the Prometheus metrics endpoint, e.g. 127.0.0.1:9325 (empty: off)") },
 };
@@ -289,6 +292,34 @@ normalise_mailbox_list (const char *value)
 }
 
 /* Checks a few string settings need beyond their length. */
+/* receiver.proxy_trusted: "" or IP addresses / CIDR ranges, comma separated,
+ * normalised and joined with "," */
+static char *
+normalise_address_list (const char *value)
+{
+  g_auto(GStrv) items = g_strsplit (value, ",", -1);
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; items[i] != NULL; i++)
+    {
+      char *normalised = NULL;
+      MgRelayPatternKind kind;
+
+      if (*g_strstrip (items[i]) == '\0')
+        continue;
+      if (!mg_relay_rule_parse (items[i], &normalised, &kind, NULL))
+        return NULL;
+      if (kind != MG_RELAY_PATTERN_ADDRESS_IP && kind != MG_RELAY_PATTERN_CIDR)
+        {
+          g_free (normalised);
+          return NULL;
+        }
+      g_ptr_array_add (out, normalised);
+    }
+  g_ptr_array_add (out, NULL);
+  return g_strjoinv (",", (char **) out->pdata);
+}
+
 /* metrics.listen: "" or a loopback IP literal with a port: the metrics are
  * for the machine's own monitoring agent, never published. */
 static char *
@@ -332,6 +363,8 @@ normalise_string_extra (const MgSettingInfo *info,
       if (forwarder_is_valid (value))
         result = g_strdup (value);
     }
+  else if (g_str_equal (info->key, "receiver.proxy_trusted"))
+    result = normalise_address_list (value);
   else if (g_str_equal (info->key, "metrics.listen"))
     result = normalise_metrics_listen (value);
   else if (g_str_equal (info->key, "receiver.spf"))
