@@ -38,6 +38,17 @@ on_quit_signal_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+static gboolean
+on_reload_signal_cb (gpointer user_data)
+{
+  MgDaemon **daemon = user_data;
+
+  g_message ("SIGHUP: reloading the configuration and the TLS certificate");
+  if (*daemon != NULL)
+    mg_daemon_reload (*daemon);
+  return G_SOURCE_CONTINUE;
+}
+
 static char *
 default_state_dir (void)
 {
@@ -114,6 +125,7 @@ main (int    argc,
   loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGINT, on_quit_signal_cb, loop);
   g_unix_signal_add (SIGTERM, on_quit_signal_cb, loop);
+  g_unix_signal_add (SIGHUP, on_reload_signal_cb, &daemon);
 
   options.state_dir = state_dir;
   options.socket_path = socket_path;

@@ -234,6 +234,16 @@ mg_daemon_import_config (MgDaemon   *self,
   return TRUE;
 }
 
+void
+mg_daemon_reload (MgDaemon *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!mg_daemon_config_changed (self, &error))
+    g_warning ("reload: %s", error->message);
+  mg_receiver_reload_tls (self->receiver);
+}
+
 /* ---- services --------------------------------------------------------- */
 
 gboolean

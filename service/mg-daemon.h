@@ -81,6 +81,10 @@ gboolean       mg_daemon_import_config    (MgDaemon    *self,
                                            GPtrArray   *problems,
                                            GError     **error);
 
+/* SIGHUP / systemctl reload: read config.db again and reload the TLS
+ * certificate (changes through the control socket need no reload). */
+void           mg_daemon_reload           (MgDaemon    *self);
+
 /* "receiver", "delivery" or "all" -> flags; FALSE if unknown. */
 gboolean       mg_service_from_string     (const char  *name,
                                            MgService   *out);

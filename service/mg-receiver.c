@@ -2208,3 +2208,40 @@ mg_receiver_get_commit_latency (MgReceiver *self,
   *max_us = self->commit_max_us;
   g_mutex_unlock (&self->metrics_lock);
 }
+
+/* Receiver thread (or no thread): load the configured certificate again,
+ * whether or not the files look changed; keep the old one on failure. */
+static void
+reload_tls (MgReceiver *self,
+            gpointer    data)
+{
+  g_autoptr(MgConfig) config = receiver_get_config (self);
+  const char *cert = mg_config_get_string (config, "tls.cert");
+  const char *key = mg_config_get_string (config, "tls.key");
+  g_autoptr(GError) error = NULL;
+  MgTlsServer *loaded;
+
+  if (*cert == '\0' || *key == '\0')
+    return;
+  loaded = mg_tls_server_new (cert, key, &error);
+  if (loaded == NULL)
+    {
+      g_warning ("TLS reload: %s (the previous certificate stays)", error->message);
+      MG_TRACE ("receiver", "TLS reload failed, previous certificate kept: %s", error->message);
+      return;
+    }
+  g_clear_pointer (&self->tls_failed, g_free);
+  g_clear_pointer (&self->tls, mg_tls_server_unref);
+  self->tls = loaded;
+  g_message ("TLS certificate reloaded from %s", cert);
+  MG_TRACE ("receiver", "TLS certificate reloaded from %s", cert);
+}
+
+void
+mg_receiver_reload_tls (MgReceiver *self)
+{
+  if (self->thread != NULL)
+    run_in_receiver (self, reload_tls, NULL);
+  else
+    reload_tls (self, NULL);
+}

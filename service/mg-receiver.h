@@ -69,6 +69,10 @@ guint          mg_receiver_n_sessions     (MgReceiver           *self);
 guint64        mg_receiver_n_received     (MgReceiver           *self);  /* messages acknowledged */
 guint64        mg_receiver_n_connections  (MgReceiver           *self);  /* accepted since start */
 
+/* Load tls.cert / tls.key again now (SIGHUP, systemctl reload); a failed
+ * load keeps the certificate in use.  Main thread. */
+void           mg_receiver_reload_tls     (MgReceiver           *self);
+
 /* Metrics (any thread): refusals by "CODE X.Y.Z" (a{st}, floating), and the
  * time from the end of DATA to the durable queue (the wait before 250). */
 GVariant      *mg_receiver_get_rejections (MgReceiver           *self);
