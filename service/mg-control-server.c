@@ -929,6 +929,299 @@ handle_move_relay_rule (MgDBusControl1        *object,
                         ok, problems, error);
 }
 
+static gboolean
+handle_replace_relay_rule (MgDBusControl1        *object,
+                           GDBusMethodInvocation *invocation,
+                           guint                  position,
+                           const char            *pattern,
+                           gboolean               allow,
+                           gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = mg_config_store_replace_relay_rule (mg_daemon_get_store (self->daemon),
+                                           position, pattern, allow, problems, &error);
+  return finish_change (self, invocation, mg_dbus_control1_complete_replace_relay_rule,
+                        ok, problems, error);
+}
+
+/* ---- several changes at once (ApplyChanges) -------------------------------
+ *
+ * Each change is one of the change methods above, named and with its
+ * in-arguments as a tuple.  The table maps the name to the same store
+ * function the method calls; mg_config_store_begin_batch() makes them one
+ * transaction. */
+
+typedef gboolean (*ChangeFunc) (MgConfigStore  *store,
+                                GVariant       *parameters,
+                                GPtrArray      *problems,
+                                GError        **error);
+
+static gboolean
+change_add_domain (MgConfigStore *store, GVariant *parameters, GPtrArray *problems, GError **error)
+{
+  const char *name;
+  gboolean shared_box;
+
+  g_variant_get (parameters, "(&sb)", &name, &shared_box);
+  return mg_config_store_add_domain (store, name, shared_box, problems, error);
+}
+
+static gboolean
+change_remove_domain (MgConfigStore *store, GVariant *parameters, GPtrArray *problems, GError **error)
+{
+  const char *name;
+
+  g_variant_get (parameters, "(&s)", &name);
+  return mg_config_store_remove_domain (store, name, problems, error);
+}
+
+static gboolean
+change_set_domain_shared_box (MgConfigStore *store, GVariant *parameters, GPtrArray *problems, GError **error)
+{
+  const char *name;
+  gboolean shared_box;
+
+  g_variant_get (parameters, "(&sb)", &name, &shared_box);
+  return mg_config_store_set_domain_shared_box (store, name, shared_box, problems, error);
+}
+
+/* password "" = none, as in AddAccount and SetPassword */
+static gboolean
+change_add_account (MgConfigStore *store, GVariant *parameters, GPtrArray *problems, GError **error)
+{
+  const char *address, *password;
+
+  g_variant_get (parameters, "(&s&s)", &address, &password);
+  return mg_config_store_add_account (store, address, *password != '\0' ? password : NULL,
+                                      problems, error);
+}
+
+static gboolean
+change_remove_account (MgConfigStore *store, GVariant *parameters, GPtrArray *problems, GError **error)
+{
+  const char *address;
+
+  g_variant_get (parameters, "(&s)", &address);
+  return mg_config_store_remove_account (store, address, problems, error);
+}
+
+static gboolean
+change_set_password (MgConfigStore *store, GVariant *parameters, GPtrArray *problems, GError **error)
+{
+  const char *address, *password;
+
+  g_variant_get (parameters, "(&s&s)", &address, &password);
+  return mg_config_store_set_password (store, address, *password != '\0' ? password : NULL,
+                                       problems, error);
+}
+
+static gboolean
+change_add_alias (MgConfigStore *store, GVariant *parameters, GPtrArray *problems, GError **error)
+{
+  g_autofree const char **targets = NULL;
+  const char *alias;
+
+  g_variant_get (parameters, "(&s^a&s)", &alias, &targets);
+  return mg_config_store_add_alias (store, alias, targets, problems, error);
+}
+
+static gboolean
+change_remove_alias (MgConfigStore *store, GVariant *parameters, GPtrArray *problems, GError **error)
+{
+  const char *alias;
+
+  g_variant_get (parameters, "(&s)", &alias);
+  return mg_config_store_remove_alias (store, alias, problems, error);
+}
+
+static gboolean
+change_add_relay_rule (MgConfigStore *store, GVariant *parameters, GPtrArray *problems, GError **error)
+{
+  const char *pattern;
+  gboolean allow;
+  guint32 position;
+
+  g_variant_get (parameters, "(&sbu)", &pattern, &allow, &position);
+  return mg_config_store_add_relay_rule (store, pattern, allow, position, problems, error);
+}
+
+static gboolean
+change_remove_relay_rule (MgConfigStore *store, GVariant *parameters, GPtrArray *problems, GError **error)
+{
+  guint32 position;
+
+  g_variant_get (parameters, "(u)", &position);
+  return mg_config_store_remove_relay_rule (store, position, problems, error);
+}
+
+static gboolean
+change_move_relay_rule (MgConfigStore *store, GVariant *parameters, GPtrArray *problems, GError **error)
+{
+  guint32 from, to;
+
+  g_variant_get (parameters, "(uu)", &from, &to);
+  return mg_config_store_move_relay_rule (store, from, to, problems, error);
+}
+
+static gboolean
+change_replace_relay_rule (MgConfigStore *store, GVariant *parameters, GPtrArray *problems, GError **error)
+{
+  const char *pattern;
+  gboolean allow;
+  guint32 position;
+
+  g_variant_get (parameters, "(u&sb)", &position, &pattern, &allow);
+  return mg_config_store_replace_relay_rule (store, position, pattern, allow, problems, error);
+}
+
+typedef struct
+{
+  const char *method;
+  const char *signature;
+  ChangeFunc  apply;
+} ChangeKind;
+
+static const ChangeKind change_kinds[] = {
+  { "AddDomain",          "(sb)",  change_add_domain },
+  { "RemoveDomain",       "(s)",   change_remove_domain },
+  { "SetDomainSharedBox", "(sb)",  change_set_domain_shared_box },
+  { "AddAccount",         "(ss)",  change_add_account },
+  { "RemoveAccount",      "(s)",   change_remove_account },
+  { "SetPassword",        "(ss)",  change_set_password },
+  { "AddAlias",           "(sas)", change_add_alias },
+  { "RemoveAlias",        "(s)",   change_remove_alias },
+  { "AddRelayRule",       "(sbu)", change_add_relay_rule },
+  { "RemoveRelayRule",    "(u)",   change_remove_relay_rule },
+  { "MoveRelayRule",      "(uu)",  change_move_relay_rule },
+  { "ReplaceRelayRule",   "(usb)", change_replace_relay_rule },
+};
+
+/* The kind of change @index, or NULL with @error set (InvalidArgs). */
+static const ChangeKind *
+lookup_change (GVariant  *change,
+               guint      index,
+               GError   **error)
+{
+  g_autoptr(GVariant) parameters = NULL;
+  const char *method;
+
+  g_variant_get (change, "(&sv)", &method, &parameters);
+  for (gsize i = 0; i < G_N_ELEMENTS (change_kinds); i++)
+    {
+      if (!g_str_equal (change_kinds[i].method, method))
+        continue;
+      if (g_variant_is_of_type (parameters, G_VARIANT_TYPE (change_kinds[i].signature)))
+        return &change_kinds[i];
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                   "changes[%u]: %s takes %s, not %s", index, method,
+                   change_kinds[i].signature, g_variant_get_type_string (parameters));
+      return NULL;
+    }
+  g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+               "changes[%u]: “%s” is not a change method", index, method);
+  return NULL;
+}
+
+/* Moves @step's problems to @problems, each field prefixed with the change:
+ * "domain" of change 2 becomes "changes[2].domain". */
+static void
+add_change_problems (GPtrArray *problems,
+                     GPtrArray *step,
+                     guint      index)
+{
+  for (guint i = 0; i < step->len; i++)
+    {
+      const MgProblem *problem = g_ptr_array_index (step, i);
+      g_autofree char *field = *problem->field != '\0'
+                               ? g_strdup_printf ("changes[%u].%s", index, problem->field)
+                               : g_strdup_printf ("changes[%u]", index);
+
+      mg_problems_add (problems, problem->code, field, problem->arg);
+    }
+}
+
+/* Runs every change inside the store's open batch; FALSE with @error set
+ * on a storage failure (the caller rolls back). */
+static gboolean
+run_changes (MgConfigStore  *store,
+             GVariant       *changes,
+             GPtrArray      *problems,
+             GError        **error)
+{
+  for (guint i = 0; i < g_variant_n_children (changes); i++)
+    {
+      g_autoptr(GVariant) change = g_variant_get_child_value (changes, i);
+      g_autoptr(GVariant) parameters = NULL;
+      g_autoptr(GPtrArray) step = mg_problems_new ();
+      g_autoptr(GError) local_error = NULL;
+      const ChangeKind *kind = lookup_change (change, i, NULL);
+
+      g_variant_get_child (change, 1, "v", &parameters);
+      if (!kind->apply (store, parameters, step, &local_error))
+        {
+          if (local_error != NULL)
+            {
+              g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                          "changes[%u] (%s): ", i, kind->method);
+              return FALSE;
+            }
+          if (step->len == 0)   /* refused without a reason: still refused */
+            mg_problems_add (step, MG_PROBLEM_INVALID_VALUE, "", kind->method);
+        }
+      add_change_problems (problems, step, i);
+    }
+  return TRUE;
+}
+
+static gboolean
+handle_apply_changes (MgDBusControl1        *object,
+                      GDBusMethodInvocation *invocation,
+                      GVariant              *changes,
+                      gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  MgConfigStore *store = mg_daemon_get_store (self->daemon);
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+
+  /* A malformed list is the client's bug: refused before anything runs */
+  for (guint i = 0; i < g_variant_n_children (changes); i++)
+    {
+      g_autoptr(GVariant) change = g_variant_get_child_value (changes, i);
+
+      if (lookup_change (change, i, &error) == NULL)
+        {
+          g_dbus_method_invocation_return_gerror (invocation, error);
+          return G_DBUS_METHOD_INVOCATION_HANDLED;
+        }
+    }
+  if (g_variant_n_children (changes) == 0)
+    {
+      mg_dbus_control1_complete_apply_changes (object, invocation, mg_problems_to_variant (problems));
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+
+  /* All or nothing: one transaction, committed only without problems */
+  if (!mg_config_store_begin_batch (store, &error))
+    return finish_change (self, invocation, mg_dbus_control1_complete_apply_changes,
+                          FALSE, problems, error);
+  if (!run_changes (store, changes, problems, &error) || problems->len > 0)
+    {
+      mg_config_store_rollback_batch (store);
+      return finish_change (self, invocation, mg_dbus_control1_complete_apply_changes,
+                            FALSE, problems, error);
+    }
+  if (!mg_config_store_commit_batch (store, &error))
+    return finish_change (self, invocation, mg_dbus_control1_complete_apply_changes,
+                          FALSE, problems, error);
+  return finish_change (self, invocation, mg_dbus_control1_complete_apply_changes,
+                        TRUE, problems, NULL);
+}
+
 /* ---- listeners ---------------------------------------------------------- */
 
 static gboolean
@@ -1339,6 +1632,8 @@ static const struct
   { "handle-add-relay-rule",     G_CALLBACK (handle_add_relay_rule) },
   { "handle-remove-relay-rule",  G_CALLBACK (handle_remove_relay_rule) },
   { "handle-move-relay-rule",    G_CALLBACK (handle_move_relay_rule) },
+  { "handle-replace-relay-rule", G_CALLBACK (handle_replace_relay_rule) },
+  { "handle-apply-changes",      G_CALLBACK (handle_apply_changes) },
   { "handle-list-listeners",     G_CALLBACK (handle_list_listeners) },
   { "handle-set-listeners",      G_CALLBACK (handle_set_listeners) },
   { "handle-list-queue",         G_CALLBACK (handle_list_queue) },

@@ -33,8 +33,9 @@
 
 struct _MgConfigStore
 {
-  sqlite3 *db;
-  char    *path;
+  sqlite3  *db;
+  char     *path;
+  gboolean  in_batch;   /* between begin_batch and commit/rollback_batch */
 };
 
 /* ---- schema migrations ----
@@ -149,28 +150,31 @@ step_done (MgConfigStore  *self,
   return TRUE;
 }
 
+/* One mutation's transaction.  Inside a batch (mg_config_store_begin_batch)
+ * it is a savepoint of the batch's transaction instead: a refused step
+ * rolls back only itself, and nothing is durable before the batch commits. */
 static gboolean
 begin (MgConfigStore  *self,
        GError        **error)
 {
-  return exec_sql (self, "BEGIN IMMEDIATE", error);
+  return exec_sql (self, self->in_batch ? "SAVEPOINT mg_change" : "BEGIN IMMEDIATE", error);
+}
+
+static gboolean
+rollback (MgConfigStore *self)
+{
+  sqlite3_exec (self->db, self->in_batch ? "ROLLBACK TO mg_change; RELEASE mg_change" : "ROLLBACK",
+                NULL, NULL, NULL);
+  return FALSE;
 }
 
 static gboolean
 commit (MgConfigStore  *self,
         GError        **error)
 {
-  if (exec_sql (self, "COMMIT", error))
+  if (exec_sql (self, self->in_batch ? "RELEASE mg_change" : "COMMIT", error))
     return TRUE;
-  sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
-  return FALSE;
-}
-
-static gboolean
-rollback (MgConfigStore *self)
-{
-  sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
-  return FALSE;
+  return rollback (self);
 }
 
 /* A single-integer query ("SELECT count(*) ..." or a PRAGMA). */
@@ -404,6 +408,58 @@ mg_config_store_schema_version (MgConfigStore *self)
   if (!query_int (self, "PRAGMA user_version", NULL, &version, NULL))
     return -1;
   return (int) version;
+}
+
+/* ---- batches: several mutations, one transaction ---- */
+
+/**
+ * mg_config_store_begin_batch:
+ * @error: return location for a #GError
+ *
+ * Starts one write transaction for several mutations (the control
+ * interface's ApplyChanges).  Until mg_config_store_commit_batch() or
+ * mg_config_store_rollback_batch(), every mutation validates and writes as
+ * usual, but inside this transaction: later mutations see the effect of
+ * earlier ones, and nothing is durable (or visible to other connections)
+ * before the commit.  Batches do not nest.
+ *
+ * Returns: %TRUE when the transaction is open
+ */
+gboolean
+mg_config_store_begin_batch (MgConfigStore  *self,
+                             GError        **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (!self->in_batch, FALSE);
+
+  if (!exec_sql (self, "BEGIN IMMEDIATE", error))
+    return FALSE;
+  self->in_batch = TRUE;
+  return TRUE;
+}
+
+/* Returns: %TRUE when every mutation of the batch is durable; otherwise
+ * none is (the transaction is rolled back) and @error is set. */
+gboolean
+mg_config_store_commit_batch (MgConfigStore  *self,
+                              GError        **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (self->in_batch, FALSE);
+
+  self->in_batch = FALSE;
+  return commit (self, error);
+}
+
+/* Undoes every mutation since mg_config_store_begin_batch(). */
+void
+mg_config_store_rollback_batch (MgConfigStore *self)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (self->in_batch);
+
+  self->in_batch = FALSE;
+  rollback (self);
 }
 
 /* ---- snapshot ---- */
@@ -1420,6 +1476,40 @@ mg_config_store_move_relay_rule (MgConfigStore  *self,
 
   row = g_ptr_array_steal_index (rows, from - 1);
   g_ptr_array_insert (rows, (gint) to - 1, row);
+  return finish_rules_edit (self, rows, error);
+}
+
+/* Edits the rule at @position in place (pattern and action). */
+gboolean
+mg_config_store_replace_relay_rule (MgConfigStore  *self,
+                                    guint           position,
+                                    const char     *pattern,
+                                    gboolean        allow,
+                                    GPtrArray      *problems,
+                                    GError        **error)
+{
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autofree char *normalised = NULL;
+  RuleRow *row;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (problems != NULL, FALSE);
+
+  if (pattern == NULL || !mg_relay_rule_parse (pattern, &normalised, NULL, NULL))
+    mg_problems_add (problems, MG_PROBLEM_INVALID_PATTERN, "relay.pattern", pattern);
+
+  rows = begin_rules_edit (self, error);
+  if (rows == NULL)
+    return FALSE;
+  if (position < 1 || position > rows->len)
+    add_bad_position (problems, position);
+  if (normalised == NULL || position < 1 || position > rows->len)
+    return rollback (self);
+
+  row = g_ptr_array_index (rows, position - 1);
+  g_free (row->pattern);
+  row->pattern = g_steal_pointer (&normalised);
+  row->allow = allow;
   return finish_rules_edit (self, rows, error);
 }
 

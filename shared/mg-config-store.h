@@ -5,7 +5,8 @@
  *
  * SQLite in WAL mode, schema migrations by PRAGMA user_version.  Every
  * mutation validates first (all or nothing) and then writes in one
- * transaction.  Return convention for mutations:
+ * transaction; a batch runs several mutations in one transaction.  Return
+ * convention for mutations:
  *   TRUE              - applied
  *   FALSE, no error   - refused; one MgProblem per bad field appended to @problems
  *   FALSE, @error set - storage failure (MG_CONFIG_ERROR_STORAGE)
@@ -32,6 +33,16 @@ MgConfigStore *mg_config_store_open            (const char     *path,
                                                 GError        **error);
 void           mg_config_store_free            (MgConfigStore  *self);
 int            mg_config_store_schema_version  (MgConfigStore  *self);
+
+/* Several mutations in one transaction, all or nothing: begin, call any
+ * mutations below (each still validates, and later ones see the effect of
+ * earlier ones), then commit, or roll back when any was refused.  Until
+ * the commit nothing is durable.  Batches do not nest. */
+gboolean       mg_config_store_begin_batch     (MgConfigStore  *self,
+                                                GError        **error);
+gboolean       mg_config_store_commit_batch    (MgConfigStore  *self,
+                                                GError        **error);
+void           mg_config_store_rollback_batch  (MgConfigStore  *self);
 
 /* A new immutable snapshot of everything. */
 MgConfig      *mg_config_store_snapshot        (MgConfigStore  *self,
@@ -100,6 +111,10 @@ gboolean mg_config_store_remove_relay_rule (MgConfigStore *self, guint position,
                                             GPtrArray *problems, GError **error);
 gboolean mg_config_store_move_relay_rule   (MgConfigStore *self, guint from,
                                             guint to,
+                                            GPtrArray *problems, GError **error);
+/* Edits the rule at @position in place. */
+gboolean mg_config_store_replace_relay_rule (MgConfigStore *self, guint position,
+                                            const char *pattern, gboolean allow,
                                             GPtrArray *problems, GError **error);
 
 /* Listeners: each spec "ADDR:PORT" ("*:25", "127.0.0.1:2525", "[::1]:0").

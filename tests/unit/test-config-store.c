@@ -696,6 +696,85 @@ static const PatternCase pattern_cases[] = {
   { "bad host",           FALSE },
 };
 
+/* Edit in place: pattern and action of one rule; the order stays */
+static void
+test_relay_replace (Fixture       *fx,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  add_rule (fx, "192.168.0.5", TRUE, 0);
+  add_rule (fx, "10.0.0.0/8", TRUE, 0);
+  g_assert_true (mg_config_store_replace_relay_rule (fx->store, 2, "Postmaster@Corp.Example", FALSE,
+                                                     fx->problems, &error));
+  g_assert_no_error (error);
+  assert_no_problems (fx);
+  text = rules_text (fx);
+  g_assert_cmpstr (text, ==, "192.168.0.5=allow postmaster@corp.example=deny");
+  g_clear_pointer (&text, g_free);
+
+  g_assert_false (mg_config_store_replace_relay_rule (fx->store, 3, "10.0.0.0/33", TRUE,
+                                                      fx->problems, &error));
+  g_assert_no_error (error);
+  assert_problems (fx, MG_PROBLEM_INVALID_PATTERN, "relay.pattern",
+                   MG_PROBLEM_BAD_POSITION, "relay.position", NULL);
+  text = rules_text (fx);
+  g_assert_cmpstr (text, ==, "192.168.0.5=allow postmaster@corp.example=deny");
+}
+
+/* A batch: later steps see earlier ones; a refused step leaves nothing
+ * after a rollback, and a commit makes every step durable at once */
+static void
+test_batch_all_or_nothing (Fixture       *fx,
+                           gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MgConfig) config = NULL;
+  g_autofree char *text = NULL;
+
+  add_rule (fx, "192.168.0.5", TRUE, 0);
+
+  g_assert_true (mg_config_store_begin_batch (fx->store, &error));
+  g_assert_no_error (error);
+  g_assert_true (mg_config_store_add_domain (fx->store, "corp.example", FALSE, fx->problems, &error));
+  g_assert_true (mg_config_store_add_account (fx->store, "bob@corp.example", NULL, fx->problems, &error));
+  g_assert_true (mg_config_store_move_relay_rule (fx->store, 1, 1, fx->problems, &error));
+  g_assert_true (mg_config_store_add_relay_rule (fx->store, "10.0.0.0/8", FALSE, 1, fx->problems, &error));
+  /* a refused step in the middle rolls back only itself (its savepoint) */
+  g_assert_false (mg_config_store_remove_relay_rule (fx->store, 9, fx->problems, &error));
+  g_assert_no_error (error);
+  assert_problems (fx, MG_PROBLEM_BAD_POSITION, "relay.position", NULL);
+  g_assert_true (mg_config_store_remove_relay_rule (fx->store, 2, fx->problems, &error));
+  mg_config_store_rollback_batch (fx->store);
+
+  config = snapshot (fx);
+  g_assert_cmpuint (config->domains->len, ==, 0);
+  g_assert_cmpuint (config->accounts->len, ==, 0);
+  text = rules_text (fx);
+  g_assert_cmpstr (text, ==, "192.168.0.5=allow");
+  g_clear_pointer (&text, g_free);
+  g_clear_pointer (&config, mg_config_unref);
+
+  g_assert_true (mg_config_store_begin_batch (fx->store, &error));
+  g_assert_true (mg_config_store_add_domain (fx->store, "corp.example", FALSE, fx->problems, &error));
+  g_assert_true (mg_config_store_add_account (fx->store, "bob@corp.example", "pw", fx->problems, &error));
+  g_assert_true (mg_config_store_replace_relay_rule (fx->store, 1, "10.0.0.0/8", FALSE, fx->problems, &error));
+  g_assert_true (mg_config_store_commit_batch (fx->store, &error));
+  g_assert_no_error (error);
+  assert_no_problems (fx);
+
+  config = snapshot (fx);
+  g_assert_cmpuint (config->domains->len, ==, 1);
+  g_assert_cmpuint (config->accounts->len, ==, 1);
+  text = rules_text (fx);
+  g_assert_cmpstr (text, ==, "10.0.0.0/8=deny");
+
+  /* after the batch, mutations have their own transactions again */
+  g_assert_true (mg_config_store_remove_domain (fx->store, "corp.example", fx->problems, &error));
+  g_assert_no_error (error);
+}
+
 static void
 test_relay_pattern_parse (void)
 {
@@ -859,6 +938,8 @@ main (int argc, char **argv)
   ADD ("/config-store/alias/mutations", test_alias_mutations, "user");             /* */
   ADD ("/config-store/route/mutations", test_route_mutations, "user");             /* */
   ADD ("/config-store/relay/mutations-and-moves", test_relay_mutations, "user");   /* */
+  ADD ("/config-store/relay/replace", test_relay_replace, "user");                 /* */
+  ADD ("/config-store/batch/all-or-nothing", test_batch_all_or_nothing, "user");
   g_test_add_func ("/config-store/relay/pattern-parse", test_relay_pattern_parse);
   g_test_add_func ("/config-store/listener/spec", test_listener_spec);             /* */
   ADD ("/config-store/listener/set", test_listener_set, "user");
