@@ -174,9 +174,8 @@ append_value (GString    *line,
   }
 }
 
-/* Read once; see mg-trace.c. */
-static GTimeZone *
-local_time_zone (void)
+GTimeZone *
+mg_log_time_zone (void)
 {
   static gsize tz = 0;
 
@@ -192,7 +191,7 @@ mg_log_event (MgLogKind   kind,
 {
   g_autoptr(GString) line = g_string_sized_new (256);
   g_autoptr(GString) message = g_string_sized_new (256);
-  g_autoptr(GDateTime) now = g_date_time_new_now (local_time_zone ());
+  g_autoptr(GDateTime) now = g_date_time_new_now (mg_log_time_zone ());
   g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S.%f%:z");
   va_list args;
   const char *key;

@@ -61,6 +61,7 @@
 #define MAX_OUT_PENDING    (256 * 1024)  /* stop reading while this much is unsent */
 #define LISTEN_BACKLOG     1024
 #define RESOLVE_TIMEOUT_S  10
+#define DIRECT_COMMIT_SLOW_US  (5 * 1000) /* a slower direct commit: none for a second */
 #define AUTH_FAILURE_WINDOW_S  (15 * 60)   /* failed logins are forgotten after this */
 #define AUTH_MAX_DELAY_S       30          /* cap of the growing delay (unless the base is higher) */
 #define AUTH_MAX_CLIENTS       65536       /* bound of the failure table */
@@ -292,6 +293,7 @@ struct _MgReceiver
 
   /* any thread (atomics): */
   guint                 n_sessions;
+  gint64                direct_off_until;   /* no direct commits before (monotonic µs) */
   guint64               n_received;
   guint64               n_connections;
   gboolean              running;
@@ -615,6 +617,11 @@ attach_socket_source (Conn         *conn,
   GSource *source = g_socket_create_source (conn->socket, condition, NULL);
 
   g_source_set_callback (source, G_SOURCE_FUNC (func), conn, NULL);
+  /* Nothing iterates the context from inside a callback, so the source
+   * need not be blocked while it is dispatched; GLib 2.74 blocks by
+   * removing and re-adding the fd, which wakes the context through its
+   * eventfd twice per dispatch (bench/README.md, "wake-ups"). */
+  g_source_set_can_recurse (source, TRUE);
   g_source_attach (source, conn->receiver->context);
   *slot = source;
 }
@@ -1222,10 +1229,29 @@ start_commit (Conn *conn)
 {
   g_autoptr(MgQueueMessage) msg = mg_smtp_session_take_message (conn->session);
 
+  MgReceiver *self = conn->receiver;
+  gint64 now = g_get_monotonic_time ();
+
   conn->state = CONN_COMMIT;
-  conn->commit_started = g_get_monotonic_time ();
-  conn->receiver->n_pending_commits++;
-  mg_queue_submit (conn->receiver->queue, msg, conn->receiver->context,
+  conn->commit_started = now;
+  self->n_pending_commits++;
+
+  /* The only session: nobody else waits for this thread, so commit here
+   * rather than wake the committer and be woken by it (bench/README.md,
+   * C=1).  Not while a commit has lately been slow (a stalling disk must
+   * not hold up the accepting of new connections). */
+  if (g_atomic_int_get (&self->n_sessions) == 1 && now >= self->direct_off_until)
+    {
+      conn_ref (conn);   /* the callback's reference */
+      if (mg_queue_submit_direct (self->queue, msg, self->context, on_commit_done_cb, conn))
+        {
+          if (g_get_monotonic_time () - now > DIRECT_COMMIT_SLOW_US)
+            self->direct_off_until = g_get_monotonic_time () + G_USEC_PER_SEC;
+          return;
+        }
+      conn_unref (conn);
+    }
+  mg_queue_submit (self->queue, msg, self->context,
                    on_commit_done_cb, conn_ref (conn));   /* the callback's reference */
 }
 
@@ -2006,6 +2032,7 @@ install_set (MgReceiver *self,
       GSource *source = g_socket_create_source (l->socket, G_IO_IN, NULL);
 
       g_source_set_callback (source, G_SOURCE_FUNC (on_listener_readable_cb), self, NULL);
+      g_source_set_can_recurse (source, TRUE);   /* see attach_socket_source() */
       g_source_attach (source, self->context);
       g_ptr_array_add (self->accept_sources, source);
     }

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "mg-address.h"
+#include "mg-log.h"
 #include "mg-policy.h"
 #include "mg-smtp-auth.h"
 #include "mg-smtp-data.h"
@@ -307,7 +308,12 @@ append_rfc5322_date (GString *out,
   g_autoptr(GDateTime) dt = NULL;
   gint64 offset_min;
 
-  dt = g_date_time_new_from_unix_local (real_time / G_USEC_PER_SEC);
+  {
+    g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc (real_time / G_USEC_PER_SEC);
+
+    if (utc != NULL)
+      dt = g_date_time_to_timezone (utc, mg_log_time_zone ());
+  }
   if (dt == NULL)
     dt = g_date_time_new_now_utc ();
   offset_min = g_date_time_get_utc_offset (dt) / G_USEC_PER_SEC / 60;

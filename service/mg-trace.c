@@ -19,6 +19,7 @@
 
 #include <string.h>
 
+#include "mg-log.h"
 #include "mg-trace.h"
 
 #define MAX_PENDING 20000
@@ -134,23 +135,11 @@ emit_line (const char *line)
   g_mutex_unlock (&bus_lock);
 }
 
-/* The local time zone, read once: g_date_time_new_now_local() would look
- * at /etc/localtime again for every line (measured: ~10 syscalls). */
-static GTimeZone *
-local_time_zone (void)
-{
-  static gsize tz = 0;
-
-  if (g_once_init_enter (&tz))
-    g_once_init_leave (&tz, (gsize) g_time_zone_new_local ());
-  return (GTimeZone *) tz;
-}
-
 static void
 append_prefix (GString    *line,
                const char *tag)
 {
-  g_autoptr(GDateTime) now = g_date_time_new_now (local_time_zone ());
+  g_autoptr(GDateTime) now = g_date_time_new_now (mg_log_time_zone ());
 
   g_string_append_printf (line, "%02d:%02d:%02d.%03d ",
                           g_date_time_get_hour (now),

@@ -444,6 +444,123 @@ test_remove_deletes (Fixture       *fx,
   g_assert_error (error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_NOT_FOUND);
 }
 
+/* The direct path (the receiver's only session): committed in the calling
+ * thread before mg_queue_submit_direct() returns, durable, and the
+ * callback still runs from the context, not from inside the call. */
+static void
+test_submit_direct (Fixture       *fx,
+                    gconstpointer  data)
+{
+  g_autoptr(GBytes) body = make_body (1500, 21);
+  g_autoptr(MgQueueMessage) msg = make_message (fx->queue, "d@example.com", body);
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(GBytes) stored = NULL;
+  g_autoptr(GError) error = NULL;
+  Waiter w = { .expected_context = fx->context };
+
+  g_assert_true (mg_queue_submit_direct (fx->queue, msg, fx->context, on_done_cb, &w));
+  g_assert_cmpuint (mg_queue_get_n_messages_committed (fx->queue), ==, 1);
+  g_assert_cmpuint (mg_queue_get_n_direct_commits (fx->queue), ==, 1);
+  g_assert_cmpuint (mg_queue_count (fx->queue), ==, 1);
+  g_assert_false (w.done);
+
+  wait_for (fx->context, &w);
+  g_assert_no_error (w.error);
+  g_assert_true (w.ran_in_context);
+  g_assert_true (w.body_readable_when_run);
+
+  fixture_reopen (fx);
+  all = mg_queue_load_all (fx->queue, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, 1);
+  g_assert_cmpstr (((MgQueueMessage *) all->pdata[0])->id, ==, msg->id);
+  stored = mg_queue_read_body (fx->queue, msg->id, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (stored, body));
+}
+
+/* Ops waiting for the committer: the direct path declines, does nothing,
+ * and the message goes through mg_queue_submit() as usual. */
+static void
+test_submit_direct_declines_when_busy (Fixture       *fx,
+                                       gconstpointer  data)
+{
+  g_autoptr(GBytes) body = make_body (700, 22);
+  g_autoptr(GPtrArray) msgs = g_ptr_array_new_with_free_func ((GDestroyNotify) mg_queue_message_unref);
+  g_autoptr(MgQueueMessage) late = make_message (fx->queue, "late@example.com", body);
+  Waiter waiters[200] = { 0 };
+  Waiter w_late = { .expected_context = fx->context };
+  gboolean declined = FALSE;
+  guint i;
+
+  /* keep the committer busy: many large submits pushed at once (bodies
+   * made beforehand), then try while they wait */
+  for (i = 0; i < G_N_ELEMENTS (waiters); i++)
+    {
+      g_autoptr(GBytes) big = make_body (64 * 1024, i);
+
+      waiters[i].expected_context = fx->context;
+      g_ptr_array_add (msgs, make_message (fx->queue, "busy@example.com", big));
+    }
+  for (i = 0; i < G_N_ELEMENTS (waiters); i++)
+    mg_queue_submit (fx->queue, msgs->pdata[i], fx->context, on_done_cb, &waiters[i]);
+  declined = !mg_queue_submit_direct (fx->queue, late, fx->context, on_done_cb, &w_late);
+  g_assert_true (declined);
+  g_assert_cmpuint (mg_queue_get_n_direct_commits (fx->queue), ==, 0);
+  g_assert_false (w_late.done);
+
+  mg_queue_submit (fx->queue, late, fx->context, on_done_cb, &w_late);
+  wait_for (fx->context, &w_late);
+  g_assert_no_error (w_late.error);
+  for (i = 0; i < G_N_ELEMENTS (waiters); i++)
+    {
+      wait_for (fx->context, &waiters[i]);
+      g_assert_no_error (waiters[i].error);
+    }
+  g_assert_cmpuint (mg_queue_count (fx->queue), ==, G_N_ELEMENTS (waiters) + 1);
+}
+
+/* A removal waits briefly for the next new message and shares its commit;
+ * alone, it is still committed within the hold time. */
+static void
+test_remove_shares_next_commit (Fixture       *fx,
+                                gconstpointer  data)
+{
+  g_autoptr(GBytes) body = make_body (900, 23);
+  g_autoptr(MgQueueMessage) first = make_message (fx->queue, "a@example.com", body);
+  g_autoptr(MgQueueMessage) second = make_message (fx->queue, "b@example.com", body);
+  g_autoptr(MgQueueMessage) third = make_message (fx->queue, "c@example.com", body);
+  Waiter w_remove = { .expected_context = fx->context };
+  Waiter w_remove2 = { .expected_context = fx->context };
+  Waiter w_second = { .expected_context = fx->context };
+  gint64 started;
+  guint64 commits;
+
+  submit_and_wait (fx, first);
+  submit_and_wait (fx, third);
+  commits = mg_queue_get_n_commits (fx->queue);
+
+  mg_queue_remove (fx->queue, first, fx->context, on_done_cb, &w_remove);
+  mg_queue_submit (fx->queue, second, fx->context, on_done_cb, &w_second);
+  wait_for (fx->context, &w_remove);
+  wait_for (fx->context, &w_second);
+  g_assert_no_error (w_remove.error);
+  g_assert_no_error (w_second.error);
+  g_assert_cmpuint (mg_queue_get_n_commits (fx->queue) - commits, ==, 1);
+  g_assert_cmpuint (mg_queue_count (fx->queue), ==, 2);
+
+  /* alone: committed after the hold (10 ms), well before a second */
+  started = g_get_monotonic_time ();
+  mg_queue_remove (fx->queue, third, fx->context, on_done_cb, &w_remove2);
+  wait_for (fx->context, &w_remove2);
+  g_assert_no_error (w_remove2.error);
+  g_assert_cmpint (g_get_monotonic_time () - started, <, G_USEC_PER_SEC);
+  g_assert_cmpuint (mg_queue_count (fx->queue), ==, 1);
+
+  fixture_reopen (fx);
+  g_assert_cmpuint (mg_queue_count (fx->queue), ==, 1);
+}
+
 /* R-1.5: ids are unique, increasing, and never reused across restarts,
  * even for ids handed out but never stored. */
 static void
@@ -791,6 +908,9 @@ main (int    argc,
   ADD ("/queue/update/persists", test_update_persists);
   ADD ("/queue/update/missing", test_update_missing);
   ADD ("/queue/remove/deletes", test_remove_deletes);
+  ADD ("/queue/remove/shares-next-commit", test_remove_shares_next_commit);
+  ADD ("/queue/submit/direct", test_submit_direct);
+  ADD ("/queue/submit/direct-declines-when-busy", test_submit_direct_declines_when_busy);
   ADD ("/queue/id/unique-not-reused", test_ids_unique);
   ADD ("/queue/group-commit/concurrent", test_group_commit);
   ADD ("/queue/storage/disk-full", test_disk_full);
