@@ -59,7 +59,7 @@ guint mg_trace_subscribe   (MgTraceFunc   func,
                             gpointer      user_data,
                             GMainContext *context);
 /* Like mg_trace_subscribe(), but lines arrive in batches in @context
- * (which must not be NULL): one call per main-loop wake-up. */
+ * (which must not be NULL): the lines of about 20 ms per call. */
 guint mg_trace_subscribe_batch (MgTraceBatchFunc  func,
                                 gpointer          user_data,
                                 GMainContext     *context);
