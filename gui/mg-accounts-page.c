@@ -3,13 +3,17 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  * Copyright 2026 The mailgate authors
  *
- * Accounts are listed per domain (or all).  Add and remove are one daemon
- * call each, sent at once; a password typed here goes to the daemon only
- * (it stores a hash).  Import reads a TSV file (ADDRESS or
- * ADDRESS<Tab>PASSWORD per line), shows a preview (line count and the
- * first lines, passwords masked) and sends the whole file in one
- * ImportAccounts call: all or nothing, with one problem per bad line shown
- * on the page.
+ * Every account is loaded; the domain combo only filters the list, so
+ * staged edits survive choosing another domain.  Add, remove and set
+ * password are staged in the list ("to be added", "to be changed", struck
+ * through "to be removed"); a password typed here stays in memory only
+ * until Apply sends it to the daemon (which stores a hash).  Apply sends
+ * one ApplyChanges list (RemoveAccount, SetPassword, AddAccount); Revert
+ * reloads.  Import reads a TSV file (ADDRESS or ADDRESS<Tab>PASSWORD per
+ * line), shows a preview (line count and the first lines, passwords
+ * masked) and sends the whole file in one ImportAccounts call: all or
+ * nothing, with one problem per bad line shown on the page.  Import is
+ * offered only without staged edits, which it would otherwise discard.
  *
  * Threading: main thread only.
  */
@@ -27,7 +31,13 @@
 
 enum {
   ACCOUNT_ADDRESS,
-  ACCOUNT_PASSWORD,
+  ACCOUNT_PASSWORD_TEXT,
+  ACCOUNT_DOMAIN,               /* lower case, for the filter */
+  ACCOUNT_HAS_PASSWORD,
+  ACCOUNT_PASSWORD,             /* staged new password; NULL: unchanged */
+  ACCOUNT_NEW,
+  ACCOUNT_REMOVED,
+  ACCOUNT_PENDING,
   N_ACCOUNT_COLUMNS
 };
 
@@ -36,8 +46,10 @@ struct _MgAccountsPage
   MgPage           parent_instance;
 
   GtkComboBoxText *domain_combo;
+  GtkWidget       *import_button;
   MgListEditor    *accounts_editor;
   GtkListStore    *accounts;
+  GtkTreeModel    *filter;      /* the accounts of the chosen domain */
   gboolean         filling_combo;
 };
 
@@ -49,6 +61,89 @@ selected_domain (MgAccountsPage *self)
   const char *id = gtk_combo_box_get_active_id (GTK_COMBO_BOX (self->domain_combo));
 
   return id != NULL ? id : "";
+}
+
+static gboolean
+account_visible (GtkTreeModel *model,
+                 GtkTreeIter  *iter,
+                 gpointer      user_data)
+{
+  MgAccountsPage *self = user_data;
+  const char *wanted = selected_domain (self);
+  g_autofree char *domain = NULL;
+
+  if (*wanted == '\0')
+    return TRUE;
+  gtk_tree_model_get (model, iter, ACCOUNT_DOMAIN, &domain, -1);
+  return g_strcmp0 (domain, wanted) == 0;
+}
+
+/* The store row behind row @index of the shown (filtered) list. */
+static gboolean
+nth_account (MgAccountsPage *self,
+             int             index,
+             GtkTreeIter    *iter)
+{
+  GtkTreeIter shown;
+
+  if (!gtk_tree_model_iter_nth_child (self->filter, &shown, NULL, index))
+    return FALSE;
+  gtk_tree_model_filter_convert_iter_to_child_iter (GTK_TREE_MODEL_FILTER (self->filter), iter, &shown);
+  return TRUE;
+}
+
+/* ---- staged rows -------------------------------------------------------- */
+
+static MgPending
+row_pending (GtkTreeModel *model,
+             GtkTreeIter  *iter)
+{
+  g_autofree char *password = NULL;
+  gboolean is_new, removed;
+
+  gtk_tree_model_get (model, iter, ACCOUNT_PASSWORD, &password, ACCOUNT_NEW, &is_new,
+                      ACCOUNT_REMOVED, &removed, -1);
+  if (removed)
+    return MG_PENDING_REMOVE;
+  if (is_new)
+    return MG_PENDING_ADD;
+  return password != NULL ? MG_PENDING_CHANGE : MG_PENDING_NONE;
+}
+
+static void
+update_rows (MgAccountsPage *self)
+{
+  GtkTreeModel *model = GTK_TREE_MODEL (self->accounts);
+  gboolean dirty = FALSE;
+  GtkTreeIter iter;
+
+  for (gboolean valid = gtk_tree_model_get_iter_first (model, &iter); valid;
+       valid = gtk_tree_model_iter_next (model, &iter))
+    {
+      MgPending pending = row_pending (model, &iter);
+      g_autofree char *password = NULL;
+      gboolean has_password;
+
+      gtk_tree_model_get (model, &iter, ACCOUNT_PASSWORD, &password, ACCOUNT_HAS_PASSWORD, &has_password, -1);
+      if (password != NULL)
+        has_password = *password != '\0';
+      gtk_list_store_set (self->accounts, &iter,
+                          ACCOUNT_PASSWORD_TEXT, has_password ? _("Set") : _("None"),
+                          ACCOUNT_PENDING, mg_pending_to_string (pending),
+                          -1);
+      dirty |= pending != MG_PENDING_NONE;
+    }
+  mg_page_set_dirty (MG_PAGE (self), dirty);
+  /* an import reloads the list: it would drop the staged edits */
+  gtk_widget_set_sensitive (self->import_button, !dirty);
+}
+
+static char *
+domain_of (const char *address)
+{
+  const char *at = strrchr (address, '@');
+
+  return g_ascii_strdown (at != NULL ? at + 1 : "", -1);
 }
 
 static void
@@ -77,20 +172,16 @@ on_list_accounts_cb (GObject      *source,
   gtk_list_store_clear (self->accounts);
   g_variant_iter_init (&iter, accounts);
   while (g_variant_iter_next (&iter, "(&sb)", &address, &has_password))
-    gtk_list_store_insert_with_values (self->accounts, NULL, -1,
-                                       ACCOUNT_ADDRESS, address,
-                                       ACCOUNT_PASSWORD, has_password ? _("Set") : _("None"),
-                                       -1);
-}
+    {
+      g_autofree char *domain = domain_of (address);
 
-static void
-load_accounts (MgAccountsPage *self)
-{
-  MgPage *page = MG_PAGE (self);
-
-  mg_page_load_started (page);
-  mg_dbus_control1_call_list_accounts (mg_page_get_proxy (page), selected_domain (self),
-                                       mg_page_get_cancellable (page), on_list_accounts_cb, self);
+      gtk_list_store_insert_with_values (self->accounts, NULL, -1,
+                                         ACCOUNT_ADDRESS, address,
+                                         ACCOUNT_DOMAIN, domain,
+                                         ACCOUNT_HAS_PASSWORD, has_password,
+                                         -1);
+    }
+  update_rows (self);
 }
 
 static void
@@ -127,25 +218,71 @@ on_list_domains_cb (GObject      *source,
   if (!gtk_combo_box_set_active_id (GTK_COMBO_BOX (self->domain_combo), previous))
     gtk_combo_box_set_active_id (GTK_COMBO_BOX (self->domain_combo), "");
   self->filling_combo = FALSE;
-  load_accounts (self);
+  gtk_tree_model_filter_refilter (GTK_TREE_MODEL_FILTER (self->filter));
 }
 
 static void
 mg_accounts_page_reload (MgPage *page)
 {
+  MgDBusControl1 *proxy = mg_page_get_proxy (page);
+  GCancellable *cancellable = mg_page_get_cancellable (page);
+
   mg_page_load_started (page);
-  mg_dbus_control1_call_list_domains (mg_page_get_proxy (page), mg_page_get_cancellable (page),
-                                      on_list_domains_cb, page);
+  mg_dbus_control1_call_list_domains (proxy, cancellable, on_list_domains_cb, page);
+  mg_page_load_started (page);
+  mg_dbus_control1_call_list_accounts (proxy, "", cancellable, on_list_accounts_cb, page);
 }
 
 static void
 on_domain_combo_changed_cb (MgAccountsPage *self)
 {
   if (!self->filling_combo)
-    load_accounts (self);
+    gtk_tree_model_filter_refilter (GTK_TREE_MODEL_FILTER (self->filter));
 }
 
-/* ---- add / remove ------------------------------------------------------- */
+/* Removals, then new passwords, then additions ("" password: none). */
+static void
+mg_accounts_page_apply (MgPage *page)
+{
+  MgAccountsPage *self = MG_ACCOUNTS_PAGE (page);
+  GtkTreeModel *model = GTK_TREE_MODEL (self->accounts);
+  g_autoptr(MgChanges) changes = mg_changes_new ();
+  static const MgPending order[] = { MG_PENDING_REMOVE, MG_PENDING_CHANGE, MG_PENDING_ADD };
+  GtkTreeIter iter;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (order); i++)
+    for (gboolean valid = gtk_tree_model_get_iter_first (model, &iter); valid;
+         valid = gtk_tree_model_iter_next (model, &iter))
+      {
+        g_autofree char *address = NULL;
+        g_autofree char *password = NULL;
+
+        if (row_pending (model, &iter) != order[i])
+          continue;
+        gtk_tree_model_get (model, &iter, ACCOUNT_ADDRESS, &address, ACCOUNT_PASSWORD, &password, -1);
+        if (order[i] == MG_PENDING_REMOVE)
+          mg_changes_add (changes, model, &iter, "RemoveAccount", g_variant_new ("(s)", address));
+        else
+          mg_changes_add (changes, model, &iter, order[i] == MG_PENDING_ADD ? "AddAccount" : "SetPassword",
+                          g_variant_new ("(ss)", address, password != NULL ? password : ""));
+      }
+  mg_page_apply_changes (page, g_steal_pointer (&changes));
+}
+
+static void
+mg_accounts_page_select_row (MgPage      *page,
+                             GtkTreePath *path)
+{
+  MgAccountsPage *self = MG_ACCOUNTS_PAGE (page);
+  g_autoptr(GtkTreePath) shown = NULL;
+
+  gtk_combo_box_set_active_id (GTK_COMBO_BOX (self->domain_combo), "");   /* every row shown */
+  shown = gtk_tree_model_filter_convert_child_path_to_path (GTK_TREE_MODEL_FILTER (self->filter), path);
+  if (shown != NULL)
+    mg_list_editor_select (self->accounts_editor, gtk_tree_path_get_indices (shown)[0]);
+}
+
+/* ---- add / set password / remove ---------------------------------------------- */
 
 static void
 on_account_dialog_response_cb (GtkDialog *dialog,
@@ -154,11 +291,23 @@ on_account_dialog_response_cb (GtkDialog *dialog,
 {
   g_autoptr(MgAccountsPage) self = user_data;
   MgFormDialog *form = MG_FORM_DIALOG (dialog);
+  g_autofree char *address = g_strstrip (g_strdup (mg_form_dialog_get_text (form, "address")));
+  g_autofree char *domain = domain_of (address);
+  GtkTreeIter iter;
 
   if (response == GTK_RESPONSE_ACCEPT)
-    mg_page_call_change (MG_PAGE (self), "AddAccount",
-                         g_variant_new ("(ss)", mg_form_dialog_get_text (form, "address"),
-                                        mg_form_dialog_get_text (form, "password")));
+    {
+      gtk_list_store_insert_with_values (self->accounts, &iter, -1,
+                                         ACCOUNT_ADDRESS, address,
+                                         ACCOUNT_DOMAIN, domain,
+                                         ACCOUNT_PASSWORD, mg_form_dialog_get_text (form, "password"),
+                                         ACCOUNT_NEW, TRUE,
+                                         -1);
+      /* the new row is in view, whatever domain was chosen */
+      if (!account_visible (GTK_TREE_MODEL (self->accounts), &iter, self))
+        gtk_combo_box_set_active_id (GTK_COMBO_BOX (self->domain_combo), "");
+      update_rows (self);
+    }
   gtk_widget_destroy (GTK_WIDGET (dialog));
 }
 
@@ -180,8 +329,8 @@ on_accounts_editor_add_cb (MgAccountsPage *self)
 
 typedef struct
 {
-  MgAccountsPage *self;
-  char           *address;
+  MgAccountsPage      *self;
+  GtkTreeRowReference *row;     /* in the store */
 } PasswordEdit;
 
 static void
@@ -190,15 +339,20 @@ on_password_dialog_response_cb (GtkDialog *dialog,
                                 gpointer   user_data)
 {
   PasswordEdit *edit = user_data;
+  g_autoptr(GtkTreePath) path = gtk_tree_row_reference_get_path (edit->row);
+  GtkTreeIter iter;
 
   /* an empty password removes it (the account then only makes the address valid) */
-  if (response == GTK_RESPONSE_ACCEPT)
-    mg_page_call_change (MG_PAGE (edit->self), "SetPassword",
-                         g_variant_new ("(ss)", edit->address,
-                                        mg_form_dialog_get_text (MG_FORM_DIALOG (dialog), "password")));
+  if (response == GTK_RESPONSE_ACCEPT && path != NULL &&
+      gtk_tree_model_get_iter (GTK_TREE_MODEL (edit->self->accounts), &iter, path))
+    {
+      gtk_list_store_set (edit->self->accounts, &iter, ACCOUNT_PASSWORD,
+                          mg_form_dialog_get_text (MG_FORM_DIALOG (dialog), "password"), -1);
+      update_rows (edit->self);
+    }
   gtk_widget_destroy (GTK_WIDGET (dialog));
   g_object_unref (edit->self);
-  g_free (edit->address);
+  gtk_tree_row_reference_free (edit->row);
   g_free (edit);
 }
 
@@ -208,38 +362,49 @@ on_accounts_editor_edit_cb (MgAccountsPage *self,
 {
   g_autofree char *address = NULL;
   g_autofree char *title = NULL;
+  g_autoptr(GtkTreePath) path = NULL;
   MgFormDialog *dialog;
   PasswordEdit *edit;
   GtkEntry *password;
   GtkTreeIter iter;
+  gboolean removed;
 
-  if (!gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->accounts), &iter, NULL, index))
+  if (!nth_account (self, index, &iter))
     return;
-  gtk_tree_model_get (GTK_TREE_MODEL (self->accounts), &iter, ACCOUNT_ADDRESS, &address, -1);
+  gtk_tree_model_get (GTK_TREE_MODEL (self->accounts), &iter, ACCOUNT_ADDRESS, &address,
+                      ACCOUNT_REMOVED, &removed, -1);
+  if (removed)
+    return;                      /* to be removed: Revert brings it back */
 
   title = g_strdup_printf (_("Set the Password of %s"), address);
   dialog = mg_form_dialog_new (GTK_WIDGET (self), title, _("_Set Password"));
   password = mg_form_dialog_add_entry (dialog, "password", _("New _password (empty: none):"), NULL);
   gtk_entry_set_visibility (password, FALSE);
   gtk_entry_set_input_purpose (password, GTK_INPUT_PURPOSE_PASSWORD);
+  path = gtk_tree_model_get_path (GTK_TREE_MODEL (self->accounts), &iter);
   edit = g_new0 (PasswordEdit, 1);
   edit->self = g_object_ref (self);
-  edit->address = g_steal_pointer (&address);
+  edit->row = gtk_tree_row_reference_new (GTK_TREE_MODEL (self->accounts), path);
   g_signal_connect (dialog, "response", G_CALLBACK (on_password_dialog_response_cb), edit);
   gtk_widget_show (GTK_WIDGET (dialog));
 }
 
+/* A staged addition goes away; an account the daemon has is marked. */
 static void
 on_accounts_editor_remove_cb (MgAccountsPage *self,
                               int             index)
 {
-  g_autofree char *address = NULL;
+  gboolean is_new;
   GtkTreeIter iter;
 
-  if (!gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->accounts), &iter, NULL, index))
+  if (!nth_account (self, index, &iter))
     return;
-  gtk_tree_model_get (GTK_TREE_MODEL (self->accounts), &iter, ACCOUNT_ADDRESS, &address, -1);
-  mg_page_call_change (MG_PAGE (self), "RemoveAccount", g_variant_new ("(s)", address));
+  gtk_tree_model_get (GTK_TREE_MODEL (self->accounts), &iter, ACCOUNT_NEW, &is_new, -1);
+  if (is_new)
+    gtk_list_store_remove (self->accounts, &iter);
+  else
+    gtk_list_store_set (self->accounts, &iter, ACCOUNT_REMOVED, TRUE, -1);
+  update_rows (self);
 }
 
 /* ---- import ------------------------------------------------------------- */
@@ -328,6 +493,16 @@ mg_accounts_page_import_file (MgAccountsPage *self,
 
   g_return_if_fail (MG_IS_ACCOUNTS_PAGE (self));
 
+  if (mg_page_get_dirty (MG_PAGE (self)))
+    {
+      /* the import reloads the list: staged edits would be lost silently */
+      g_autoptr(GError) staged = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_BUSY,
+                                                      _("apply or revert the changes in the list first"));
+
+      mg_page_clear_problems (MG_PAGE (self));
+      mg_page_show_error (MG_PAGE (self), _("Could not import the accounts"), staged);
+      return;
+    }
   if (!g_file_load_contents (file, NULL, &tsv, NULL, NULL, &error))
     {
       mg_page_show_error (MG_PAGE (self), _("Could not read the file"), error);
@@ -411,6 +586,7 @@ mg_accounts_page_constructed (GObject *object)
 static void
 mg_accounts_page_finalize (GObject *object)
 {
+  g_clear_object (&MG_ACCOUNTS_PAGE (object)->filter);
   g_clear_object (&MG_ACCOUNTS_PAGE (object)->accounts);
   G_OBJECT_CLASS (mg_accounts_page_parent_class)->finalize (object);
 }
@@ -424,11 +600,14 @@ mg_accounts_page_class_init (MgAccountsPageClass *klass)
   object_class->constructed = mg_accounts_page_constructed;
   object_class->finalize = mg_accounts_page_finalize;
   MG_PAGE_CLASS (klass)->reload = mg_accounts_page_reload;
+  MG_PAGE_CLASS (klass)->apply = mg_accounts_page_apply;
+  MG_PAGE_CLASS (klass)->select_row = mg_accounts_page_select_row;
 
   g_type_ensure (MG_TYPE_LIST_EDITOR);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/mailgate/MailControl/ui/mg-accounts-page.ui");
   gtk_widget_class_bind_template_child (widget_class, MgAccountsPage, domain_combo);
+  gtk_widget_class_bind_template_child (widget_class, MgAccountsPage, import_button);
   gtk_widget_class_bind_template_child (widget_class, MgAccountsPage, accounts_editor);
   gtk_widget_class_bind_template_callback (widget_class, on_domain_combo_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_import_button_clicked_cb);
@@ -442,12 +621,18 @@ mg_accounts_page_init (MgAccountsPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->accounts = gtk_list_store_new (N_ACCOUNT_COLUMNS, G_TYPE_STRING, G_TYPE_STRING);
-  mg_list_editor_set_model (self->accounts_editor, self->accounts);
+  self->accounts = gtk_list_store_new (N_ACCOUNT_COLUMNS, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
+                                       G_TYPE_BOOLEAN, G_TYPE_STRING, G_TYPE_BOOLEAN, G_TYPE_BOOLEAN,
+                                       G_TYPE_STRING);
+  self->filter = gtk_tree_model_filter_new (GTK_TREE_MODEL (self->accounts), NULL);
+  gtk_tree_model_filter_set_visible_func (GTK_TREE_MODEL_FILTER (self->filter), account_visible, self, NULL);
+  mg_list_editor_set_tree_model (self->accounts_editor, self->filter);
   mg_list_editor_set_reorderable (self->accounts_editor, FALSE);
   mg_list_editor_set_editable (self->accounts_editor, TRUE);
+  mg_list_editor_set_strikethrough_column (self->accounts_editor, ACCOUNT_REMOVED);
   mg_list_editor_add_column (self->accounts_editor, _("Address"), ACCOUNT_ADDRESS, FALSE);
-  mg_list_editor_add_column (self->accounts_editor, _("Password"), ACCOUNT_PASSWORD, FALSE);
+  mg_list_editor_add_column (self->accounts_editor, _("Password"), ACCOUNT_PASSWORD_TEXT, FALSE);
+  mg_list_editor_add_column (self->accounts_editor, _("Pending"), ACCOUNT_PENDING, FALSE);
 }
 
 MgPage *

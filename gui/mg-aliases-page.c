@@ -3,7 +3,10 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  * Copyright 2026 The mailgate authors
  *
- * Each alias is one AddAlias (an upsert) or RemoveAlias call, sent at once.
+ * Edits are staged in the list: a new alias is "to be added", an edited
+ * one "to be changed", a removed one stays, struck through, "to be
+ * removed".  Apply sends them as one ApplyChanges list (RemoveAlias, then
+ * AddAlias, an upsert, for every new or changed alias); Revert reloads.
  * A wildcard alias (*@domain, the seed's method A) is marked insecure in
  * its own column, in the error colour.
  *
@@ -21,6 +24,9 @@ enum {
   ALIAS_NAME,
   ALIAS_TARGETS,
   ALIAS_NOTE,                   /* markup */
+  ALIAS_LOADED_TARGETS,         /* NULL: a new alias */
+  ALIAS_REMOVED,
+  ALIAS_PENDING,
   N_ALIAS_COLUMNS
 };
 
@@ -33,6 +39,50 @@ struct _MgAliasesPage
 };
 
 G_DEFINE_TYPE (MgAliasesPage, mg_aliases_page, MG_TYPE_PAGE)
+
+/* ---- staged rows -------------------------------------------------------- */
+
+static MgPending
+row_pending (GtkTreeModel *model,
+             GtkTreeIter  *iter)
+{
+  g_autofree char *targets = NULL;
+  g_autofree char *loaded = NULL;
+  gboolean removed;
+
+  gtk_tree_model_get (model, iter, ALIAS_TARGETS, &targets, ALIAS_LOADED_TARGETS, &loaded,
+                      ALIAS_REMOVED, &removed, -1);
+  if (removed)
+    return MG_PENDING_REMOVE;
+  if (loaded == NULL)
+    return MG_PENDING_ADD;
+  return g_strcmp0 (targets, loaded) != 0 ? MG_PENDING_CHANGE : MG_PENDING_NONE;
+}
+
+static void
+update_rows (MgAliasesPage *self)
+{
+  GtkTreeModel *model = GTK_TREE_MODEL (self->aliases);
+  gboolean dirty = FALSE;
+  GtkTreeIter iter;
+
+  for (gboolean valid = gtk_tree_model_get_iter_first (model, &iter); valid;
+       valid = gtk_tree_model_iter_next (model, &iter))
+    {
+      MgPending pending = row_pending (model, &iter);
+      g_autofree char *alias = NULL;
+      g_autofree char *note = NULL;
+
+      gtk_tree_model_get (model, &iter, ALIAS_NAME, &alias, -1);
+      if (g_str_has_prefix (alias, "*@"))
+        note = g_markup_printf_escaped ("<span foreground=\"#c01c28\" weight=\"bold\">%s</span>",
+                                        _("Insecure: accepts every address of the domain"));
+      gtk_list_store_set (self->aliases, &iter, ALIAS_NOTE, note,
+                          ALIAS_PENDING, mg_pending_to_string (pending), -1);
+      dirty |= pending != MG_PENDING_NONE;
+    }
+  mg_page_set_dirty (MG_PAGE (self), dirty);
+}
 
 static void
 on_list_aliases_cb (GObject      *source,
@@ -62,16 +112,13 @@ on_list_aliases_cb (GObject      *source,
   while (g_variant_iter_next (&iter, "(&s^a&s)", &alias, &targets))
     {
       g_autofree char *joined = g_strjoinv (", ", (char **) targets);
-      g_autofree char *note = NULL;
 
-      if (g_str_has_prefix (alias, "*@"))
-        note = g_markup_printf_escaped ("<span foreground=\"#c01c28\" weight=\"bold\">%s</span>",
-                                        _("Insecure: accepts every address of the domain"));
       gtk_list_store_insert_with_values (self->aliases, NULL, -1,
                                          ALIAS_NAME, alias, ALIAS_TARGETS, joined,
-                                         ALIAS_NOTE, note, -1);
+                                         ALIAS_LOADED_TARGETS, joined, -1);
       g_clear_pointer (&targets, g_free);
     }
+  update_rows (self);
 }
 
 static void
@@ -82,6 +129,74 @@ mg_aliases_page_reload (MgPage *page)
                                       on_list_aliases_cb, page);
 }
 
+static GVariant *
+add_alias_parameters (const char *alias,
+                      const char *joined)
+{
+  g_auto(GStrv) targets = g_strsplit (joined, ",", -1);
+
+  for (char **t = targets; *t != NULL; t++)
+    g_strstrip (*t);
+  return g_variant_new ("(s^as)", alias, targets);
+}
+
+/* Removals first (an alias removed and added again is replaced), then
+ * every new or changed alias (AddAlias replaces an existing one). */
+static void
+mg_aliases_page_apply (MgPage *page)
+{
+  MgAliasesPage *self = MG_ALIASES_PAGE (page);
+  GtkTreeModel *model = GTK_TREE_MODEL (self->aliases);
+  g_autoptr(MgChanges) changes = mg_changes_new ();
+  GtkTreeIter iter;
+
+  for (int pass = 0; pass < 2; pass++)
+    for (gboolean valid = gtk_tree_model_get_iter_first (model, &iter); valid;
+         valid = gtk_tree_model_iter_next (model, &iter))
+      {
+        MgPending pending = row_pending (model, &iter);
+        g_autofree char *alias = NULL;
+        g_autofree char *targets = NULL;
+
+        gtk_tree_model_get (model, &iter, ALIAS_NAME, &alias, ALIAS_TARGETS, &targets, -1);
+        if (pass == 0 && pending == MG_PENDING_REMOVE)
+          mg_changes_add (changes, model, &iter, "RemoveAlias", g_variant_new ("(s)", alias));
+        else if (pass == 1 && (pending == MG_PENDING_ADD || pending == MG_PENDING_CHANGE))
+          mg_changes_add (changes, model, &iter, "AddAlias", add_alias_parameters (alias, targets));
+      }
+  mg_page_apply_changes (page, g_steal_pointer (&changes));
+}
+
+static void
+mg_aliases_page_select_row (MgPage      *page,
+                            GtkTreePath *path)
+{
+  mg_list_editor_select (MG_ALIASES_PAGE (page)->aliases_editor, gtk_tree_path_get_indices (path)[0]);
+}
+
+/* ---- add / edit / remove --------------------------------------------------- */
+
+/* The row of @alias that is not to be removed, if any. */
+static gboolean
+find_alias (MgAliasesPage *self,
+            const char    *alias,
+            GtkTreeIter   *iter)
+{
+  GtkTreeModel *model = GTK_TREE_MODEL (self->aliases);
+
+  for (gboolean valid = gtk_tree_model_get_iter_first (model, iter); valid;
+       valid = gtk_tree_model_iter_next (model, iter))
+    {
+      g_autofree char *name = NULL;
+      gboolean removed;
+
+      gtk_tree_model_get (model, iter, ALIAS_NAME, &name, ALIAS_REMOVED, &removed, -1);
+      if (!removed && g_ascii_strcasecmp (name, alias) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static void
 on_alias_dialog_response_cb (GtkDialog *dialog,
                              int        response,
@@ -89,15 +204,17 @@ on_alias_dialog_response_cb (GtkDialog *dialog,
 {
   g_autoptr(MgAliasesPage) self = user_data;
   MgFormDialog *form = MG_FORM_DIALOG (dialog);
-  g_auto(GStrv) targets = NULL;
+  g_autofree char *alias = g_strstrip (g_strdup (mg_form_dialog_get_text (form, "alias")));
+  const char *targets = mg_form_dialog_get_text (form, "targets");
+  GtkTreeIter iter;
 
   if (response == GTK_RESPONSE_ACCEPT)
     {
-      targets = g_strsplit (mg_form_dialog_get_text (form, "targets"), ",", -1);
-      for (char **t = targets; *t != NULL; t++)
-        g_strstrip (*t);
-      mg_page_call_change (MG_PAGE (self), "AddAlias",
-                           g_variant_new ("(s^as)", mg_form_dialog_get_text (form, "alias"), targets));
+      /* an alias that is listed is edited (AddAlias replaces it) */
+      if (!find_alias (self, alias, &iter))
+        gtk_list_store_insert_with_values (self->aliases, &iter, -1, ALIAS_NAME, alias, -1);
+      gtk_list_store_set (self->aliases, &iter, ALIAS_TARGETS, targets, -1);
+      update_rows (self);
     }
   gtk_widget_destroy (GTK_WIDGET (dialog));
 }
@@ -108,12 +225,15 @@ open_alias_dialog (MgAliasesPage *self,
 {
   g_autofree char *alias = NULL;
   g_autofree char *targets = NULL;
+  gboolean removed = FALSE;
   MgFormDialog *dialog;
   GtkTreeIter iter;
 
   if (index >= 0 && gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->aliases), &iter, NULL, index))
     gtk_tree_model_get (GTK_TREE_MODEL (self->aliases), &iter, ALIAS_NAME, &alias,
-                        ALIAS_TARGETS, &targets, -1);
+                        ALIAS_TARGETS, &targets, ALIAS_REMOVED, &removed, -1);
+  if (removed)
+    return;                      /* to be removed: Revert brings it back */
 
   dialog = mg_form_dialog_new (GTK_WIDGET (self), index < 0 ? _("Add Alias") : _("Edit Alias"),
                                index < 0 ? _("_Add") : _("_OK"));
@@ -137,17 +257,22 @@ on_aliases_editor_edit_cb (MgAliasesPage *self,
   open_alias_dialog (self, index);
 }
 
+/* A staged addition goes away; an alias the daemon has is marked. */
 static void
 on_aliases_editor_remove_cb (MgAliasesPage *self,
                              int            index)
 {
-  g_autofree char *alias = NULL;
+  g_autofree char *loaded = NULL;
   GtkTreeIter iter;
 
   if (!gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->aliases), &iter, NULL, index))
     return;
-  gtk_tree_model_get (GTK_TREE_MODEL (self->aliases), &iter, ALIAS_NAME, &alias, -1);
-  mg_page_call_change (MG_PAGE (self), "RemoveAlias", g_variant_new ("(s)", alias));
+  gtk_tree_model_get (GTK_TREE_MODEL (self->aliases), &iter, ALIAS_LOADED_TARGETS, &loaded, -1);
+  if (loaded == NULL)
+    gtk_list_store_remove (self->aliases, &iter);
+  else
+    gtk_list_store_set (self->aliases, &iter, ALIAS_REMOVED, TRUE, -1);
+  update_rows (self);
 }
 
 static void
@@ -178,6 +303,8 @@ mg_aliases_page_class_init (MgAliasesPageClass *klass)
   object_class->constructed = mg_aliases_page_constructed;
   object_class->finalize = mg_aliases_page_finalize;
   MG_PAGE_CLASS (klass)->reload = mg_aliases_page_reload;
+  MG_PAGE_CLASS (klass)->apply = mg_aliases_page_apply;
+  MG_PAGE_CLASS (klass)->select_row = mg_aliases_page_select_row;
 
   g_type_ensure (MG_TYPE_LIST_EDITOR);
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -193,12 +320,15 @@ mg_aliases_page_init (MgAliasesPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->aliases = gtk_list_store_new (N_ALIAS_COLUMNS, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
+  self->aliases = gtk_list_store_new (N_ALIAS_COLUMNS, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
+                                      G_TYPE_STRING, G_TYPE_BOOLEAN, G_TYPE_STRING);
   mg_list_editor_set_model (self->aliases_editor, self->aliases);
   mg_list_editor_set_reorderable (self->aliases_editor, FALSE);
+  mg_list_editor_set_strikethrough_column (self->aliases_editor, ALIAS_REMOVED);
   mg_list_editor_add_column (self->aliases_editor, _("Alias"), ALIAS_NAME, FALSE);
   mg_list_editor_add_column (self->aliases_editor, _("Real addresses"), ALIAS_TARGETS, FALSE);
   mg_list_editor_add_column (self->aliases_editor, _("Note"), ALIAS_NOTE, TRUE);
+  mg_list_editor_add_column (self->aliases_editor, _("Pending"), ALIAS_PENDING, FALSE);
 }
 
 MgPage *

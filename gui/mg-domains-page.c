@@ -3,9 +3,11 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  * Copyright 2026 The mailgate authors
  *
- * A list of (name, shared box).  Adding and removing a domain is one
- * daemon call each, sent at once (mg_page_call_change): there is nothing
- * to stage, and the daemon's answer lands next to the list.
+ * A list of (name, shared box).  Edits are staged in the list: a new
+ * domain is a row "to be added", a removed one stays, struck through,
+ * "to be removed", a changed shared-box flag is "to be changed".  Apply
+ * sends them as one ApplyChanges list (removals, then changes, then
+ * additions); Revert reloads from the daemon.
  *
  * Threading: main thread only.
  */
@@ -19,7 +21,12 @@
 
 enum {
   DOMAIN_NAME,
+  DOMAIN_SHARED_BOX_TEXT,
   DOMAIN_SHARED_BOX,
+  DOMAIN_LOADED_SHARED_BOX,
+  DOMAIN_NEW,
+  DOMAIN_REMOVED,
+  DOMAIN_PENDING,
   N_DOMAIN_COLUMNS
 };
 
@@ -32,6 +39,48 @@ struct _MgDomainsPage
 };
 
 G_DEFINE_TYPE (MgDomainsPage, mg_domains_page, MG_TYPE_PAGE)
+
+/* ---- staged rows -------------------------------------------------------- */
+
+static MgPending
+row_pending (GtkTreeModel *model,
+             GtkTreeIter  *iter)
+{
+  gboolean shared_box, loaded, is_new, removed;
+
+  gtk_tree_model_get (model, iter, DOMAIN_SHARED_BOX, &shared_box, DOMAIN_LOADED_SHARED_BOX, &loaded,
+                      DOMAIN_NEW, &is_new, DOMAIN_REMOVED, &removed, -1);
+  if (removed)
+    return MG_PENDING_REMOVE;
+  if (is_new)
+    return MG_PENDING_ADD;
+  return shared_box != loaded ? MG_PENDING_CHANGE : MG_PENDING_NONE;
+}
+
+/* Refreshes the shown columns of every row; the page is dirty while any
+ * row has a pending change. */
+static void
+update_rows (MgDomainsPage *self)
+{
+  GtkTreeModel *model = GTK_TREE_MODEL (self->domains);
+  gboolean dirty = FALSE;
+  GtkTreeIter iter;
+
+  for (gboolean valid = gtk_tree_model_get_iter_first (model, &iter); valid;
+       valid = gtk_tree_model_iter_next (model, &iter))
+    {
+      MgPending pending = row_pending (model, &iter);
+      gboolean shared_box;
+
+      gtk_tree_model_get (model, &iter, DOMAIN_SHARED_BOX, &shared_box, -1);
+      gtk_list_store_set (self->domains, &iter,
+                          DOMAIN_SHARED_BOX_TEXT, shared_box ? _("Shared box") : "",
+                          DOMAIN_PENDING, mg_pending_to_string (pending),
+                          -1);
+      dirty |= pending != MG_PENDING_NONE;
+    }
+  mg_page_set_dirty (MG_PAGE (self), dirty);
+}
 
 static void
 on_list_domains_cb (GObject      *source,
@@ -61,8 +110,10 @@ on_list_domains_cb (GObject      *source,
   while (g_variant_iter_next (&iter, "(&sb)", &name, &shared_box))
     gtk_list_store_insert_with_values (self->domains, NULL, -1,
                                        DOMAIN_NAME, name,
-                                       DOMAIN_SHARED_BOX, shared_box ? _("Shared box") : "",
+                                       DOMAIN_SHARED_BOX, shared_box,
+                                       DOMAIN_LOADED_SHARED_BOX, shared_box,
                                        -1);
+  update_rows (self);
 }
 
 static void
@@ -73,6 +124,46 @@ mg_domains_page_reload (MgPage *page)
                                       on_list_domains_cb, page);
 }
 
+/* Removals first (a domain removed and added again is replaced), then
+ * shared-box changes, then additions. */
+static void
+mg_domains_page_apply (MgPage *page)
+{
+  MgDomainsPage *self = MG_DOMAINS_PAGE (page);
+  GtkTreeModel *model = GTK_TREE_MODEL (self->domains);
+  g_autoptr(MgChanges) changes = mg_changes_new ();
+  static const MgPending order[] = { MG_PENDING_REMOVE, MG_PENDING_CHANGE, MG_PENDING_ADD };
+  GtkTreeIter iter;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (order); i++)
+    for (gboolean valid = gtk_tree_model_get_iter_first (model, &iter); valid;
+         valid = gtk_tree_model_iter_next (model, &iter))
+      {
+        g_autofree char *name = NULL;
+        gboolean shared_box;
+
+        if (row_pending (model, &iter) != order[i])
+          continue;
+        gtk_tree_model_get (model, &iter, DOMAIN_NAME, &name, DOMAIN_SHARED_BOX, &shared_box, -1);
+        if (order[i] == MG_PENDING_REMOVE)
+          mg_changes_add (changes, model, &iter, "RemoveDomain", g_variant_new ("(s)", name));
+        else if (order[i] == MG_PENDING_CHANGE)
+          mg_changes_add (changes, model, &iter, "SetDomainSharedBox", g_variant_new ("(sb)", name, shared_box));
+        else
+          mg_changes_add (changes, model, &iter, "AddDomain", g_variant_new ("(sb)", name, shared_box));
+      }
+  mg_page_apply_changes (page, g_steal_pointer (&changes));
+}
+
+static void
+mg_domains_page_select_row (MgPage      *page,
+                            GtkTreePath *path)
+{
+  mg_list_editor_select (MG_DOMAINS_PAGE (page)->domains_editor, gtk_tree_path_get_indices (path)[0]);
+}
+
+/* ---- add / details / remove ---------------------------------------------- */
+
 static void
 on_domain_dialog_response_cb (GtkDialog *dialog,
                               int        response,
@@ -80,11 +171,21 @@ on_domain_dialog_response_cb (GtkDialog *dialog,
 {
   g_autoptr(MgDomainsPage) self = user_data;
   MgFormDialog *form = MG_FORM_DIALOG (dialog);
+  g_autofree char *name = g_strstrip (g_strdup (mg_form_dialog_get_text (form, "name")));
+  GtkTreeIter iter;
 
   if (response == GTK_RESPONSE_ACCEPT)
-    mg_page_call_change (MG_PAGE (self), "AddDomain",
-                         g_variant_new ("(sb)", mg_form_dialog_get_text (form, "name"),
-                                        mg_form_dialog_get_active (form, "shared-box")));
+    {
+      /* staged: the daemon validates the name on Apply */
+      gtk_list_store_insert_with_values (self->domains, &iter, -1,
+                                         DOMAIN_NAME, name,
+                                         DOMAIN_SHARED_BOX, mg_form_dialog_get_active (form, "shared-box"),
+                                         DOMAIN_NEW, TRUE,
+                                         -1);
+      update_rows (self);
+      mg_list_editor_select (self->domains_editor,
+                             gtk_tree_model_iter_n_children (GTK_TREE_MODEL (self->domains), NULL) - 1);
+    }
   gtk_widget_destroy (GTK_WIDGET (dialog));
 }
 
@@ -99,11 +200,11 @@ on_domains_editor_add_cb (MgDomainsPage *self)
   gtk_widget_show (GTK_WIDGET (dialog));
 }
 
-/* The seed's [詳細] (details): the shared-box flag of an existing domain. */
+/* The seed's [詳細] (details): the shared-box flag of a domain. */
 typedef struct
 {
-  MgDomainsPage *self;
-  char          *name;
+  MgDomainsPage       *self;
+  GtkTreeRowReference *row;
 } DomainEdit;
 
 static void
@@ -112,14 +213,19 @@ on_domain_details_response_cb (GtkDialog *dialog,
                                gpointer   user_data)
 {
   DomainEdit *edit = user_data;
+  g_autoptr(GtkTreePath) path = gtk_tree_row_reference_get_path (edit->row);
+  GtkTreeIter iter;
 
-  if (response == GTK_RESPONSE_ACCEPT)
-    mg_page_call_change (MG_PAGE (edit->self), "SetDomainSharedBox",
-                         g_variant_new ("(sb)", edit->name,
-                                        mg_form_dialog_get_active (MG_FORM_DIALOG (dialog), "shared-box")));
+  if (response == GTK_RESPONSE_ACCEPT && path != NULL &&
+      gtk_tree_model_get_iter (GTK_TREE_MODEL (edit->self->domains), &iter, path))
+    {
+      gtk_list_store_set (edit->self->domains, &iter, DOMAIN_SHARED_BOX,
+                          mg_form_dialog_get_active (MG_FORM_DIALOG (dialog), "shared-box"), -1);
+      update_rows (edit->self);
+    }
   gtk_widget_destroy (GTK_WIDGET (dialog));
   g_object_unref (edit->self);
-  g_free (edit->name);
+  gtk_tree_row_reference_free (edit->row);
   g_free (edit);
 }
 
@@ -128,8 +234,9 @@ on_domains_editor_edit_cb (MgDomainsPage *self,
                            int            index)
 {
   g_autofree char *name = NULL;
-  g_autofree char *shared = NULL;
   g_autofree char *title = NULL;
+  g_autoptr(GtkTreePath) path = NULL;
+  gboolean shared_box, removed;
   MgFormDialog *dialog;
   DomainEdit *edit;
   GtkTreeIter iter;
@@ -137,30 +244,38 @@ on_domains_editor_edit_cb (MgDomainsPage *self,
   if (!gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->domains), &iter, NULL, index))
     return;
   gtk_tree_model_get (GTK_TREE_MODEL (self->domains), &iter, DOMAIN_NAME, &name,
-                      DOMAIN_SHARED_BOX, &shared, -1);
+                      DOMAIN_SHARED_BOX, &shared_box, DOMAIN_REMOVED, &removed, -1);
+  if (removed)
+    return;                      /* to be removed: Revert brings it back */
 
   title = g_strdup_printf (_("Domain %s"), name);
-  dialog = mg_form_dialog_new (GTK_WIDGET (self), title, _("_Apply"));
+  dialog = mg_form_dialog_new (GTK_WIDGET (self), title, _("_OK"));
   mg_form_dialog_add_check (dialog, "shared-box", _("_Shared box (user names are the same in every shared-box domain)"),
-                            shared != NULL && *shared != '\0');
+                            shared_box);
+  path = gtk_tree_model_get_path (GTK_TREE_MODEL (self->domains), &iter);
   edit = g_new0 (DomainEdit, 1);
   edit->self = g_object_ref (self);
-  edit->name = g_steal_pointer (&name);
+  edit->row = gtk_tree_row_reference_new (GTK_TREE_MODEL (self->domains), path);
   g_signal_connect (dialog, "response", G_CALLBACK (on_domain_details_response_cb), edit);
   gtk_widget_show (GTK_WIDGET (dialog));
 }
 
+/* A staged addition goes away; a domain the daemon has is marked. */
 static void
 on_domains_editor_remove_cb (MgDomainsPage *self,
                              int            index)
 {
-  g_autofree char *name = NULL;
+  gboolean is_new;
   GtkTreeIter iter;
 
   if (!gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->domains), &iter, NULL, index))
     return;
-  gtk_tree_model_get (GTK_TREE_MODEL (self->domains), &iter, DOMAIN_NAME, &name, -1);
-  mg_page_call_change (MG_PAGE (self), "RemoveDomain", g_variant_new ("(s)", name));
+  gtk_tree_model_get (GTK_TREE_MODEL (self->domains), &iter, DOMAIN_NEW, &is_new, -1);
+  if (is_new)
+    gtk_list_store_remove (self->domains, &iter);
+  else
+    gtk_list_store_set (self->domains, &iter, DOMAIN_REMOVED, TRUE, -1);
+  update_rows (self);
 }
 
 static void
@@ -190,6 +305,8 @@ mg_domains_page_class_init (MgDomainsPageClass *klass)
   object_class->constructed = mg_domains_page_constructed;
   object_class->finalize = mg_domains_page_finalize;
   MG_PAGE_CLASS (klass)->reload = mg_domains_page_reload;
+  MG_PAGE_CLASS (klass)->apply = mg_domains_page_apply;
+  MG_PAGE_CLASS (klass)->select_row = mg_domains_page_select_row;
 
   g_type_ensure (MG_TYPE_LIST_EDITOR);
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -205,12 +322,15 @@ mg_domains_page_init (MgDomainsPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->domains = gtk_list_store_new (N_DOMAIN_COLUMNS, G_TYPE_STRING, G_TYPE_STRING);
+  self->domains = gtk_list_store_new (N_DOMAIN_COLUMNS, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_BOOLEAN,
+                                      G_TYPE_BOOLEAN, G_TYPE_BOOLEAN, G_TYPE_BOOLEAN, G_TYPE_STRING);
   mg_list_editor_set_model (self->domains_editor, self->domains);
   mg_list_editor_set_reorderable (self->domains_editor, FALSE);
   mg_list_editor_set_editable (self->domains_editor, TRUE);
+  mg_list_editor_set_strikethrough_column (self->domains_editor, DOMAIN_REMOVED);
   mg_list_editor_add_column (self->domains_editor, _("Domain"), DOMAIN_NAME, FALSE);
-  mg_list_editor_add_column (self->domains_editor, _("Details"), DOMAIN_SHARED_BOX, FALSE);
+  mg_list_editor_add_column (self->domains_editor, _("Details"), DOMAIN_SHARED_BOX_TEXT, FALSE);
+  mg_list_editor_add_column (self->domains_editor, _("Pending"), DOMAIN_PENDING, FALSE);
 }
 
 MgPage *

@@ -26,6 +26,7 @@ struct _MgListEditor
   GtkButton    *remove_button;
   GtkButton    *up_button;
   GtkButton    *down_button;
+  int           strikethrough_column;   /* -1: none */
 };
 
 G_DEFINE_TYPE (MgListEditor, mg_list_editor, GTK_TYPE_BOX)
@@ -168,12 +169,54 @@ void
 mg_list_editor_set_model (MgListEditor *self,
                           GtkListStore *store)
 {
+  mg_list_editor_set_tree_model (self, GTK_TREE_MODEL (store));
+}
+
+/**
+ * mg_list_editor_set_tree_model:
+ * @model: any list model, e.g. a #GtkTreeModelFilter over the page's store
+ *
+ * The row indexes of the editor's signals are rows of @model.
+ */
+void
+mg_list_editor_set_tree_model (MgListEditor *self,
+                               GtkTreeModel *model)
+{
   g_return_if_fail (MG_IS_LIST_EDITOR (self));
 
-  gtk_tree_view_set_model (self->tree_view, GTK_TREE_MODEL (store));
-  g_signal_connect_object (store, "row-deleted", G_CALLBACK (update_buttons), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (store, "row-inserted", G_CALLBACK (update_buttons), self, G_CONNECT_SWAPPED);
+  gtk_tree_view_set_model (self->tree_view, model);
+  g_signal_connect_object (model, "row-deleted", G_CALLBACK (update_buttons), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (model, "row-inserted", G_CALLBACK (update_buttons), self, G_CONNECT_SWAPPED);
   update_buttons (self);
+}
+
+static void
+strike_through (GtkTreeViewColumn *tree_column,
+                int                column)
+{
+  g_autoptr(GList) cells = gtk_cell_layout_get_cells (GTK_CELL_LAYOUT (tree_column));
+
+  for (GList *l = cells; l != NULL; l = l->next)
+    gtk_tree_view_column_add_attribute (tree_column, l->data, "strikethrough", column);
+}
+
+/**
+ * mg_list_editor_set_strikethrough_column:
+ * @column: a boolean column of the model: its rows are shown struck
+ *   through (a staged removal)
+ */
+void
+mg_list_editor_set_strikethrough_column (MgListEditor *self,
+                                         int           column)
+{
+  g_autoptr(GList) columns = NULL;
+
+  g_return_if_fail (MG_IS_LIST_EDITOR (self));
+
+  self->strikethrough_column = column;
+  columns = gtk_tree_view_get_columns (self->tree_view);
+  for (GList *l = columns; l != NULL; l = l->next)
+    strike_through (l->data, column);
 }
 
 void
@@ -192,6 +235,8 @@ mg_list_editor_add_column (MgListEditor *self,
                                                           NULL);
   gtk_tree_view_column_set_resizable (tree_column, TRUE);
   gtk_tree_view_column_set_expand (tree_column, TRUE);
+  if (self->strikethrough_column >= 0)
+    strike_through (tree_column, self->strikethrough_column);
   gtk_tree_view_append_column (self->tree_view, tree_column);
 }
 
@@ -268,5 +313,6 @@ static void
 mg_list_editor_init (MgListEditor *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->strikethrough_column = -1;
   update_buttons (self);
 }

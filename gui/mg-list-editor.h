@@ -22,6 +22,11 @@ G_DECLARE_FINAL_TYPE (MgListEditor, mg_list_editor, MG, LIST_EDITOR, GtkBox)
 
 void          mg_list_editor_set_model        (MgListEditor *self,
                                                GtkListStore *store);
+void          mg_list_editor_set_tree_model   (MgListEditor *self,
+                                               GtkTreeModel *model);
+void          mg_list_editor_set_strikethrough_column
+                                              (MgListEditor *self,
+                                               int           column);
 void          mg_list_editor_add_column       (MgListEditor *self,
                                                const char   *title,
                                                int           column,

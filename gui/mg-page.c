@@ -16,6 +16,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include <glib/gi18n.h>
 
 #include "mg-page.h"
@@ -49,6 +51,7 @@ typedef struct
   gboolean        loading;
   guint           apply_pending;  /* calls of the running staged apply */
   gboolean        apply_failed;
+  MgChanges      *changes;        /* the ApplyChanges list awaiting its answer */
 } MgPagePrivate;
 
 G_DEFINE_TYPE_WITH_PRIVATE (MgPage, mg_page, GTK_TYPE_BOX)
@@ -83,6 +86,7 @@ mg_page_dispose (GObject *object)
   g_clear_object (&priv->proxy);
   g_clear_pointer (&priv->fields, g_hash_table_unref);
   g_clear_pointer (&priv->settings, g_hash_table_unref);
+  g_clear_pointer (&priv->changes, mg_changes_free);
 
   G_OBJECT_CLASS (mg_page_parent_class)->dispose (object);
 }
@@ -352,9 +356,11 @@ mg_page_apply_done (MgPage   *self,
 {
   g_return_if_fail (MG_IS_PAGE (self));
 
-  set_busy (self, FALSE);
+  /* reload first: its reads keep the page busy, so that nobody sees it
+   * idle and still dirty between the apply and the reload */
   if (success)
     mg_page_reload (self);
+  set_busy (self, FALSE);
 }
 
 /* ---- problems next to fields ----------------------------------------- */
@@ -470,11 +476,52 @@ append_message (MgPage     *self,
   gtk_widget_show (GTK_WIDGET (priv->message_label));
 }
 
+/* "changes[2].domain" (a problem of ApplyChanges' third change) → 2 and
+ * "domain"; FALSE for any other field. */
+static gboolean
+split_change_field (const char  *field,
+                    guint       *index,
+                    const char **rest)
+{
+  const char *digits;
+  char *end = NULL;
+  guint64 n;
+
+  if (!g_str_has_prefix (field, "changes["))
+    return FALSE;
+  digits = field + strlen ("changes[");
+  n = g_ascii_strtoull (digits, &end, 10);
+  if (end == digits || *end != ']' || n > G_MAXUINT)
+    return FALSE;
+  *index = (guint) n;
+  *rest = end[1] == '.' ? end + 2 : end + 1;
+  return TRUE;
+}
+
+/* Points the page at the row the refused change @index came from. */
+static void
+select_change_row (MgPage *self,
+                   guint   index)
+{
+  MgPagePrivate *priv = mg_page_get_instance_private (self);
+  GtkTreeRowReference *row;
+  g_autoptr(GtkTreePath) path = NULL;
+
+  if (priv->changes == NULL || MG_PAGE_GET_CLASS (self)->select_row == NULL)
+    return;
+  row = mg_changes_get_row (priv->changes, index);
+  if (row == NULL || (path = gtk_tree_row_reference_get_path (row)) == NULL)
+    return;
+  MG_PAGE_GET_CLASS (self)->select_row (self, path);
+}
+
 /**
  * mg_page_show_problems:
  * @problems: (element-type MgProblem): the daemon's answer
  *
- * Shows each problem under its field (or on the page's message line).
+ * Shows each problem under its field (or on the page's message line).  A
+ * field "changes[N].FIELD" (ApplyChanges) shows under FIELD, and the row
+ * of the first such change is selected.
  *
  * Returns: %TRUE when @problems is empty
  */
@@ -483,21 +530,42 @@ mg_page_show_problems (MgPage    *self,
                        GPtrArray *problems)
 {
   MgPagePrivate *priv = mg_page_get_instance_private (self);
+  gboolean row_shown = FALSE;
 
   g_return_val_if_fail (MG_IS_PAGE (self), FALSE);
 
   for (guint i = 0; i < problems->len; i++)
     {
       const MgProblem *problem = g_ptr_array_index (problems, i);
-      g_autofree char *text = mg_problem_to_string (problem);
-      Field *info = g_hash_table_lookup (priv->fields, problem->field);
+      g_autoptr(MgProblem) inner = NULL;
+      g_autofree char *text = NULL;
+      const char *field = problem->field;
+      guint change;
+      Field *info;
 
+      if (split_change_field (problem->field, &change, &field))
+        {
+          inner = mg_problem_new (problem->code, field, problem->arg);
+          problem = inner;
+          if (!row_shown)
+            select_change_row (self, change);
+          row_shown = TRUE;
+        }
+      text = mg_problem_to_string (problem);
+      info = g_hash_table_lookup (priv->fields, field);
       if (info == NULL)
         {
           append_message (self, text);
           continue;
         }
-      gtk_label_set_text (info->problem_label, text);
+      if (*gtk_label_get_text (info->problem_label) != '\0')
+        {
+          g_autofree char *joined = g_strconcat (gtk_label_get_text (info->problem_label), "\n", text, NULL);
+
+          gtk_label_set_text (info->problem_label, joined);
+        }
+      else
+        gtk_label_set_text (info->problem_label, text);
       gtk_widget_show (GTK_WIDGET (info->problem_label));
     }
 
@@ -542,53 +610,6 @@ mg_page_get_message (MgPage *self)
 
   g_return_val_if_fail (MG_IS_PAGE (self), NULL);
   return gtk_label_get_text (priv->message_label);
-}
-
-/* ---- immediate changes ------------------------------------------------ */
-
-static void
-on_change_reply_cb (GObject      *source,
-                    GAsyncResult *result,
-                    gpointer      user_data)
-{
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariant) problems = NULL;
-  g_autoptr(GError) error = NULL;
-  MgPage *self;
-
-  reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (source), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;                     /* the page is gone: do not touch it */
-
-  self = MG_PAGE (user_data);
-  set_busy (self, FALSE);
-  if (reply == NULL)
-    {
-      mg_page_show_error (self, _("Could not apply the change"), error);
-      return;
-    }
-  g_variant_get (reply, "(@a(sss))", &problems);
-  if (mg_page_show_problems_variant (self, problems))
-    {
-      if (MG_PAGE_GET_CLASS (self)->reload != NULL)
-        MG_PAGE_GET_CLASS (self)->reload (self);
-    }
-}
-
-void
-mg_page_call_change (MgPage     *self,
-                     const char *method,
-                     GVariant   *parameters)
-{
-  MgPagePrivate *priv = mg_page_get_instance_private (self);
-
-  g_return_if_fail (MG_IS_PAGE (self));
-
-  mg_page_clear_problems (self);
-  set_busy (self, TRUE);
-  g_dbus_proxy_call (G_DBUS_PROXY (priv->proxy), method, parameters,
-                     G_DBUS_CALL_FLAGS_NONE, -1, priv->cancellable,
-                     on_change_reply_cb, self);
 }
 
 /* ---- settings bound to schema keys ----------------------------------- */
@@ -814,4 +835,155 @@ void
 mg_page_apply_end (MgPage *self)
 {
   apply_call_finished (self);
+}
+
+/* ---- staged lists: one ApplyChanges call ------------------------------- */
+
+struct _MgChanges
+{
+  GPtrArray *changes;   /* GVariant (sv) */
+  GPtrArray *rows;      /* GtkTreeRowReference, or NULL: same index */
+};
+
+MgChanges *
+mg_changes_new (void)
+{
+  MgChanges *self = g_new0 (MgChanges, 1);
+
+  self->changes = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  self->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) gtk_tree_row_reference_free);
+  return self;
+}
+
+void
+mg_changes_free (MgChanges *self)
+{
+  if (self == NULL)
+    return;
+  g_ptr_array_unref (self->changes);
+  g_ptr_array_unref (self->rows);
+  g_free (self);
+}
+
+/**
+ * mg_changes_add:
+ * @model: (nullable): the model of the row the change comes from
+ * @iter: (nullable): that row
+ * @method: a change method of org.mailgate.Control1 ("AddDomain", ...)
+ * @parameters: (transfer floating): its in-arguments as a tuple
+ */
+void
+mg_changes_add (MgChanges    *self,
+                GtkTreeModel *model,
+                GtkTreeIter  *iter,
+                const char   *method,
+                GVariant     *parameters)
+{
+  GtkTreeRowReference *row = NULL;
+
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (method != NULL);
+
+  if (model != NULL && iter != NULL)
+    {
+      g_autoptr(GtkTreePath) path = gtk_tree_model_get_path (model, iter);
+
+      row = gtk_tree_row_reference_new (model, path);
+    }
+  g_ptr_array_add (self->changes, g_variant_ref_sink (g_variant_new ("(sv)", method, parameters)));
+  g_ptr_array_add (self->rows, row);
+}
+
+guint
+mg_changes_get_length (MgChanges *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+  return self->changes->len;
+}
+
+/* (transfer none) (nullable): the row change @index came from */
+GtkTreeRowReference *
+mg_changes_get_row (MgChanges *self,
+                    guint      index)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  return index < self->rows->len ? g_ptr_array_index (self->rows, index) : NULL;
+}
+
+static GVariant *
+changes_to_variant (MgChanges *self)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(sv)"));
+
+  for (guint i = 0; i < self->changes->len; i++)
+    g_variant_builder_add_value (&builder, g_ptr_array_index (self->changes, i));
+  return g_variant_builder_end (&builder);
+}
+
+static void
+on_apply_changes_done_cb (GObject      *source,
+                          GAsyncResult *result,
+                          gpointer      user_data)
+{
+  g_autoptr(GVariant) problems = NULL;
+  g_autoptr(GError) error = NULL;
+  MgPagePrivate *priv;
+  MgPage *self;
+  gboolean ok;
+
+  if (!mg_dbus_control1_call_apply_changes_finish (MG_DBUS_CONTROL1 (source), &problems, result, &error) &&
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;   /* the page is gone: do not touch it */
+
+  self = MG_PAGE (user_data);
+  priv = mg_page_get_instance_private (self);
+  if (error != NULL)
+    {
+      mg_page_show_error (self, _("Could not apply the changes"), error);
+      ok = FALSE;
+    }
+  else
+    ok = mg_page_show_problems_variant (self, problems);
+  g_clear_pointer (&priv->changes, mg_changes_free);
+  mg_page_apply_done (self, ok);
+}
+
+void
+mg_page_apply_changes (MgPage    *self,
+                       MgChanges *changes)
+{
+  MgPagePrivate *priv = mg_page_get_instance_private (self);
+
+  g_return_if_fail (MG_IS_PAGE (self));
+  g_return_if_fail (changes != NULL);
+
+  g_clear_pointer (&priv->changes, mg_changes_free);
+  if (mg_changes_get_length (changes) == 0)
+    {
+      mg_changes_free (changes);
+      mg_page_apply_done (self, TRUE);
+      return;
+    }
+  priv->changes = changes;
+  mg_dbus_control1_call_apply_changes (priv->proxy, changes_to_variant (changes),
+                                       priv->cancellable, on_apply_changes_done_cb, self);
+}
+
+const char *
+mg_pending_to_string (MgPending pending)
+{
+  switch (pending)
+    {
+    case MG_PENDING_ADD:
+      return _("To be added");
+    case MG_PENDING_CHANGE:
+      return _("To be changed");
+    case MG_PENDING_MOVE:
+      return _("To be moved");
+    case MG_PENDING_REMOVE:
+      return _("To be removed");
+    case MG_PENDING_NONE:
+    default:
+      return "";
+    }
 }

@@ -7,7 +7,9 @@
  * the daemon (reload), stages the administrator's edits (the "dirty"
  * property), sends them on apply, and shows the daemon's validation
  * problems under the field they concern (a setting key, or a name such as
- * "listen" or "route.port" registered with mg_page_add_field()).
+ * "listen" or "route.port" registered with mg_page_add_field()).  List
+ * pages stage their rows and send them as one ApplyChanges list
+ * (MgChanges, mg_page_apply_changes()).
  * Settings fields are bound to schema keys with mg_page_bind_setting(): the
  * widget kind decides how the value is read and written.
  *
@@ -32,7 +34,40 @@ struct _MgPageClass
   void (*reload) (MgPage *self);
   /* widgets → daemon; calls mg_page_apply_done() when finished */
   void (*apply)  (MgPage *self);
+  /* optional: the daemon refused the change staged from the row at @path
+   * (of the model given to mg_changes_add()); show which row it is */
+  void (*select_row) (MgPage *self, GtkTreePath *path);
 };
+
+/* What a row of a staged list will do on Apply (shown in its list). */
+typedef enum
+{
+  MG_PENDING_NONE,
+  MG_PENDING_ADD,
+  MG_PENDING_CHANGE,
+  MG_PENDING_MOVE,
+  MG_PENDING_REMOVE,
+} MgPending;
+
+const char     *mg_pending_to_string       (MgPending     pending);
+
+/* The staged edits of a list page as one ApplyChanges list: each change
+ * (a change method and its parameters) remembers the row it came from, so
+ * that a refused change can be pointed at. */
+typedef struct _MgChanges MgChanges;
+
+MgChanges      *mg_changes_new             (void);
+void            mg_changes_free            (MgChanges    *self);
+void            mg_changes_add             (MgChanges    *self,
+                                            GtkTreeModel *model,
+                                            GtkTreeIter  *iter,
+                                            const char   *method,
+                                            GVariant     *parameters);
+guint           mg_changes_get_length      (MgChanges    *self);
+GtkTreeRowReference *mg_changes_get_row    (MgChanges    *self,
+                                            guint         index);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MgChanges, mg_changes_free)
 
 MgDBusControl1 *mg_page_get_proxy          (MgPage       *self);
 GCancellable   *mg_page_get_cancellable    (MgPage       *self);
@@ -74,11 +109,12 @@ void            mg_page_apply_call         (MgPage       *self,
                                             GVariant     *parameters);
 void            mg_page_apply_end          (MgPage       *self);
 
-/* An immediate change (AddDomain, MoveRelayRule, ...): problems are shown,
- * and the page reloads when there are none. */
-void            mg_page_call_change        (MgPage       *self,
-                                            const char   *method,
-                                            GVariant     *parameters);
+/* A list page's apply vfunc: sends @changes (transfer full) in one
+ * ApplyChanges call, all or nothing.  Problems show next to their fields
+ * (the "changes[N]." prefix of the field is the change, whose row is
+ * selected); then mg_page_apply_done().  No changes: done at once. */
+void            mg_page_apply_changes      (MgPage       *self,
+                                            MgChanges    *changes);
 
 /* Settings (schema keys) */
 void            mg_page_bind_setting       (MgPage       *self,

@@ -3,11 +3,18 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  * Copyright 2026 The mailgate authors
  *
- * Rules are (pattern, allow), first match wins (R-2.4).  Add, remove and
- * move are one daemon call each (positions are 1-based on the wire), sent
- * at once; after a move the moved rule stays selected.  "Test an address"
- * runs the same matcher the receiver uses (mg_policy_match_relay_rules) on
- * a snapshot of the listed rules and says which rule decides and why.
+ * Rules are (pattern, allow), first match wins (R-2.4).  Edits are staged
+ * in the list: new rules, rules edited in place (pattern and action),
+ * moved rules, and removed rules (struck through, with no position) are
+ * marked; "#" is the position each rule will have.  Apply turns the
+ * staged list into one ApplyChanges list: removals (from the bottom up),
+ * then, top to bottom, an AddRelayRule or a MoveRelayRule that brings each
+ * rule to its place, and a ReplaceRelayRule for each edited rule.  The
+ * daemon's rules are simulated while the list is built, so each position
+ * sent is right for the changes before it.  Revert reloads.  "Test an
+ * address" runs the same matcher the receiver uses
+ * (mg_policy_match_relay_rules) on the rules as listed, staged edits
+ * included, and says which rule decides and why.
  *
  * Threading: main thread only.
  */
@@ -23,10 +30,16 @@
 #include "mg-relay-page.h"
 
 enum {
-  RULE_POSITION,
+  RULE_POSITION,                /* text: the position after Apply, "" when removed */
   RULE_PATTERN,
   RULE_ACTION,
   RULE_ALLOW,
+  RULE_ORIGIN,                  /* the daemon's 1-based position; 0: a new rule */
+  RULE_LOADED_PATTERN,
+  RULE_LOADED_ALLOW,
+  RULE_MOVED,
+  RULE_REMOVED,
+  RULE_PENDING,
   N_RULE_COLUMNS
 };
 
@@ -38,12 +51,74 @@ struct _MgRelayPage
   GtkEntry     *test_entry;
   GtkLabel     *test_result_label;
   GtkListStore *rules;
-  int           select_after_reload;
 };
 
 G_DEFINE_TYPE (MgRelayPage, mg_relay_page, MG_TYPE_PAGE)
 
 static void update_test_result (MgRelayPage *self);
+
+/* ---- staged rows -------------------------------------------------------- */
+
+static gboolean
+rule_edited (GtkTreeModel *model,
+             GtkTreeIter  *iter)
+{
+  g_autofree char *pattern = NULL;
+  g_autofree char *loaded = NULL;
+  gboolean allow, loaded_allow;
+
+  gtk_tree_model_get (model, iter, RULE_PATTERN, &pattern, RULE_ALLOW, &allow,
+                      RULE_LOADED_PATTERN, &loaded, RULE_LOADED_ALLOW, &loaded_allow, -1);
+  return g_strcmp0 (pattern, loaded) != 0 || allow != loaded_allow;
+}
+
+static MgPending
+row_pending (GtkTreeModel *model,
+             GtkTreeIter  *iter)
+{
+  gboolean moved, removed;
+  guint origin;
+
+  gtk_tree_model_get (model, iter, RULE_ORIGIN, &origin, RULE_MOVED, &moved, RULE_REMOVED, &removed, -1);
+  if (removed)
+    return MG_PENDING_REMOVE;
+  if (origin == 0)
+    return MG_PENDING_ADD;
+  if (rule_edited (model, iter))
+    return MG_PENDING_CHANGE;
+  return moved ? MG_PENDING_MOVE : MG_PENDING_NONE;
+}
+
+/* Numbers the rules that stay, refreshes the shown columns; dirty while
+ * anything is pending. */
+static void
+update_rows (MgRelayPage *self)
+{
+  GtkTreeModel *model = GTK_TREE_MODEL (self->rules);
+  gboolean dirty = FALSE;
+  guint position = 0;
+  GtkTreeIter iter;
+
+  for (gboolean valid = gtk_tree_model_get_iter_first (model, &iter); valid;
+       valid = gtk_tree_model_iter_next (model, &iter))
+    {
+      MgPending pending = row_pending (model, &iter);
+      g_autofree char *number = NULL;
+      gboolean allow;
+
+      gtk_tree_model_get (model, &iter, RULE_ALLOW, &allow, -1);
+      if (pending != MG_PENDING_REMOVE)
+        number = g_strdup_printf ("%u", ++position);
+      gtk_list_store_set (self->rules, &iter,
+                          RULE_POSITION, number != NULL ? number : "",
+                          RULE_ACTION, allow ? _("Allow") : _("Deny"),
+                          RULE_PENDING, mg_pending_to_string (pending),
+                          -1);
+      dirty |= pending != MG_PENDING_NONE;
+    }
+  mg_page_set_dirty (MG_PAGE (self), dirty);
+  update_test_result (self);
+}
 
 static void
 on_list_relay_rules_cb (GObject      *source,
@@ -73,14 +148,13 @@ on_list_relay_rules_cb (GObject      *source,
   g_variant_iter_init (&iter, rules);
   while (g_variant_iter_next (&iter, "(&sb)", &pattern, &allow))
     gtk_list_store_insert_with_values (self->rules, NULL, -1,
-                                       RULE_POSITION, ++position,
                                        RULE_PATTERN, pattern,
-                                       RULE_ACTION, allow ? _("Allow") : _("Deny"),
                                        RULE_ALLOW, allow,
+                                       RULE_ORIGIN, ++position,
+                                       RULE_LOADED_PATTERN, pattern,
+                                       RULE_LOADED_ALLOW, allow,
                                        -1);
-  mg_list_editor_select (self->rules_editor, self->select_after_reload);
-  self->select_after_reload = -1;
-  update_test_result (self);
+  update_rows (self);
 }
 
 static void
@@ -91,6 +165,142 @@ mg_relay_page_reload (MgPage *page)
                                           on_list_relay_rules_cb, page);
 }
 
+/* ---- applying: the staged list as positional changes ------------------- */
+
+/* Removals from the bottom up, so that each position sent is still the
+ * daemon's.  @daemon: the origins of the daemon's rules, in its order. */
+static void
+add_removals (MgRelayPage *self,
+              MgChanges   *changes,
+              GArray      *daemon)
+{
+  GtkTreeModel *model = GTK_TREE_MODEL (self->rules);
+
+  for (guint i = daemon->len; i > 0; i--)
+    {
+      guint origin = g_array_index (daemon, guint, i - 1);
+      GtkTreeIter iter;
+
+      for (gboolean valid = gtk_tree_model_get_iter_first (model, &iter); valid;
+           valid = gtk_tree_model_iter_next (model, &iter))
+        {
+          guint row_origin;
+          gboolean removed;
+
+          gtk_tree_model_get (model, &iter, RULE_ORIGIN, &row_origin, RULE_REMOVED, &removed, -1);
+          if (row_origin != origin || !removed)
+            continue;
+          mg_changes_add (changes, model, &iter, "RemoveRelayRule", g_variant_new ("(u)", i));
+          g_array_remove_index (daemon, i - 1);
+          break;
+        }
+    }
+}
+
+static int
+compare_origins (gconstpointer a,
+                 gconstpointer b)
+{
+  guint x = *(const guint *) a, y = *(const guint *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static guint
+daemon_position (GArray *daemon,
+                 guint   origin)
+{
+  for (guint i = 0; i < daemon->len; i++)
+    if (g_array_index (daemon, guint, i) == origin)
+      return i + 1;
+  g_assert_not_reached ();
+}
+
+/* Top to bottom: rules 1 .. k-1 are in place; bring rule k there. */
+static void
+mg_relay_page_apply (MgPage *page)
+{
+  MgRelayPage *self = MG_RELAY_PAGE (page);
+  GtkTreeModel *model = GTK_TREE_MODEL (self->rules);
+  g_autoptr(MgChanges) changes = mg_changes_new ();
+  g_autoptr(GArray) daemon = g_array_new (FALSE, FALSE, sizeof (guint));
+  guint k = 0;
+  GtkTreeIter iter;
+
+  /* the daemon's rules are 1 .. n: every origin but the new rules' 0 */
+  for (gboolean valid = gtk_tree_model_get_iter_first (model, &iter); valid;
+       valid = gtk_tree_model_iter_next (model, &iter))
+    {
+      guint origin;
+
+      gtk_tree_model_get (model, &iter, RULE_ORIGIN, &origin, -1);
+      if (origin > 0)
+        g_array_append_val (daemon, origin);
+    }
+  g_array_sort (daemon, compare_origins);
+  add_removals (self, changes, daemon);
+
+  for (gboolean valid = gtk_tree_model_get_iter_first (model, &iter); valid;
+       valid = gtk_tree_model_iter_next (model, &iter))
+    {
+      g_autofree char *pattern = NULL;
+      gboolean allow, removed;
+      guint origin, from;
+
+      gtk_tree_model_get (model, &iter, RULE_PATTERN, &pattern, RULE_ALLOW, &allow,
+                          RULE_ORIGIN, &origin, RULE_REMOVED, &removed, -1);
+      if (removed)
+        continue;
+      k++;
+      if (origin == 0)
+        {
+          mg_changes_add (changes, model, &iter, "AddRelayRule", g_variant_new ("(sbu)", pattern, allow, k));
+          g_array_insert_val (daemon, k - 1, origin);
+          continue;
+        }
+      from = daemon_position (daemon, origin);
+      if (from != k)
+        {
+          mg_changes_add (changes, model, &iter, "MoveRelayRule", g_variant_new ("(uu)", from, k));
+          g_array_remove_index (daemon, from - 1);
+          g_array_insert_val (daemon, k - 1, origin);
+        }
+      if (rule_edited (model, &iter))
+        mg_changes_add (changes, model, &iter, "ReplaceRelayRule", g_variant_new ("(usb)", k, pattern, allow));
+    }
+  mg_page_apply_changes (page, g_steal_pointer (&changes));
+}
+
+static void
+mg_relay_page_select_row (MgPage      *page,
+                          GtkTreePath *path)
+{
+  mg_list_editor_select (MG_RELAY_PAGE (page)->rules_editor, gtk_tree_path_get_indices (path)[0]);
+}
+
+/* ---- add / edit / remove / move ------------------------------------------ */
+
+/* The row that will be rule @position (1-based), or FALSE past the end. */
+static gboolean
+nth_kept_rule (MgRelayPage *self,
+               guint        position,
+               GtkTreeIter *iter)
+{
+  GtkTreeModel *model = GTK_TREE_MODEL (self->rules);
+  guint n = 0;
+
+  for (gboolean valid = gtk_tree_model_get_iter_first (model, iter); valid;
+       valid = gtk_tree_model_iter_next (model, iter))
+    {
+      gboolean removed;
+
+      gtk_tree_model_get (model, iter, RULE_REMOVED, &removed, -1);
+      if (!removed && ++n == position)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static void
 on_rule_dialog_response_cb (GtkDialog *dialog,
                             int        response,
@@ -98,15 +308,24 @@ on_rule_dialog_response_cb (GtkDialog *dialog,
 {
   g_autoptr(MgRelayPage) self = user_data;
   MgFormDialog *form = MG_FORM_DIALOG (dialog);
+  g_autofree char *pattern = g_strstrip (g_strdup (mg_form_dialog_get_text (form, "pattern")));
+  g_autoptr(GtkTreePath) path = NULL;
   guint64 position = 0;
+  GtkTreeIter before, iter;
 
   if (response == GTK_RESPONSE_ACCEPT)
     {
       if (!g_ascii_string_to_unsigned (mg_form_dialog_get_text (form, "position"), 10, 0, G_MAXUINT32, &position, NULL))
         position = 0;
-      mg_page_call_change (MG_PAGE (self), "AddRelayRule",
-                           g_variant_new ("(sbu)", mg_form_dialog_get_text (form, "pattern"),
-                                          mg_form_dialog_get_active (form, "allow"), (guint32) position));
+      if (position > 0 && nth_kept_rule (self, (guint) position, &before))
+        gtk_list_store_insert_before (self->rules, &iter, &before);
+      else
+        gtk_list_store_append (self->rules, &iter);
+      gtk_list_store_set (self->rules, &iter, RULE_PATTERN, pattern,
+                          RULE_ALLOW, mg_form_dialog_get_active (form, "allow"), -1);
+      update_rows (self);
+      path = gtk_tree_model_get_path (GTK_TREE_MODEL (self->rules), &iter);
+      mg_list_editor_select (self->rules_editor, gtk_tree_path_get_indices (path)[0]);
     }
   gtk_widget_destroy (GTK_WIDGET (dialog));
 }
@@ -116,7 +335,14 @@ on_rules_editor_add_cb (MgRelayPage *self)
 {
   MgFormDialog *dialog = mg_form_dialog_new (GTK_WIDGET (self), _("Add Relay Rule"), _("_Add"));
   int selected = mg_list_editor_get_selected (self->rules_editor);
-  g_autofree char *position = g_strdup_printf ("%d", selected >= 0 ? selected + 1 : 0);
+  g_autofree char *number = NULL;
+  g_autofree char *position = NULL;
+  GtkTreeIter iter;
+
+  /* before the selected rule, by default */
+  if (selected >= 0 && gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->rules), &iter, NULL, selected))
+    gtk_tree_model_get (GTK_TREE_MODEL (self->rules), &iter, RULE_POSITION, &number, -1);
+  position = g_strdup (number != NULL && *number != '\0' ? number : "0");
 
   mg_form_dialog_add_entry (dialog, "pattern", _("_Pattern (IP, network, host or sender):"), NULL);
   mg_form_dialog_add_check (dialog, "allow", _("_Allow relaying (otherwise deny)"), TRUE);
@@ -125,21 +351,100 @@ on_rules_editor_add_cb (MgRelayPage *self)
   gtk_widget_show (GTK_WIDGET (dialog));
 }
 
+typedef struct
+{
+  MgRelayPage         *self;
+  GtkTreeRowReference *row;
+} RuleEdit;
+
+static void
+on_edit_dialog_response_cb (GtkDialog *dialog,
+                            int        response,
+                            gpointer   user_data)
+{
+  RuleEdit *edit = user_data;
+  MgFormDialog *form = MG_FORM_DIALOG (dialog);
+  g_autofree char *pattern = g_strstrip (g_strdup (mg_form_dialog_get_text (form, "pattern")));
+  g_autoptr(GtkTreePath) path = gtk_tree_row_reference_get_path (edit->row);
+  GtkTreeIter iter;
+
+  if (response == GTK_RESPONSE_ACCEPT && path != NULL &&
+      gtk_tree_model_get_iter (GTK_TREE_MODEL (edit->self->rules), &iter, path))
+    {
+      gtk_list_store_set (edit->self->rules, &iter, RULE_PATTERN, pattern,
+                          RULE_ALLOW, mg_form_dialog_get_active (form, "allow"), -1);
+      update_rows (edit->self);
+    }
+  gtk_widget_destroy (GTK_WIDGET (dialog));
+  g_object_unref (edit->self);
+  gtk_tree_row_reference_free (edit->row);
+  g_free (edit);
+}
+
+/* Edit in place: the pattern and action of a rule; its place stays. */
+static void
+on_rules_editor_edit_cb (MgRelayPage *self,
+                         int          index)
+{
+  g_autofree char *pattern = NULL;
+  g_autoptr(GtkTreePath) path = NULL;
+  gboolean allow, removed;
+  MgFormDialog *dialog;
+  RuleEdit *edit;
+  GtkTreeIter iter;
+
+  if (!gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->rules), &iter, NULL, index))
+    return;
+  gtk_tree_model_get (GTK_TREE_MODEL (self->rules), &iter, RULE_PATTERN, &pattern, RULE_ALLOW, &allow,
+                      RULE_REMOVED, &removed, -1);
+  if (removed)
+    return;                      /* to be removed: Revert brings it back */
+
+  dialog = mg_form_dialog_new (GTK_WIDGET (self), _("Edit Relay Rule"), _("_OK"));
+  mg_form_dialog_add_entry (dialog, "pattern", _("_Pattern (IP, network, host or sender):"), pattern);
+  mg_form_dialog_add_check (dialog, "allow", _("_Allow relaying (otherwise deny)"), allow);
+  path = gtk_tree_model_get_path (GTK_TREE_MODEL (self->rules), &iter);
+  edit = g_new0 (RuleEdit, 1);
+  edit->self = g_object_ref (self);
+  edit->row = gtk_tree_row_reference_new (GTK_TREE_MODEL (self->rules), path);
+  g_signal_connect (dialog, "response", G_CALLBACK (on_edit_dialog_response_cb), edit);
+  gtk_widget_show (GTK_WIDGET (dialog));
+}
+
+/* A staged addition goes away; a rule the daemon has is marked. */
 static void
 on_rules_editor_remove_cb (MgRelayPage *self,
                            int          index)
 {
-  mg_page_call_change (MG_PAGE (self), "RemoveRelayRule", g_variant_new ("(u)", (guint32) index + 1));
+  GtkTreeIter iter;
+  guint origin;
+
+  if (!gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->rules), &iter, NULL, index))
+    return;
+  gtk_tree_model_get (GTK_TREE_MODEL (self->rules), &iter, RULE_ORIGIN, &origin, -1);
+  if (origin == 0)
+    gtk_list_store_remove (self->rules, &iter);
+  else
+    gtk_list_store_set (self->rules, &iter, RULE_REMOVED, TRUE, -1);
+  update_rows (self);
 }
 
+/* Swaps two neighbours; the moved rule stays selected. */
 static void
 on_rules_editor_move_cb (MgRelayPage *self,
                          int          from,
                          int          to)
 {
-  self->select_after_reload = to;
-  mg_page_call_change (MG_PAGE (self), "MoveRelayRule",
-                       g_variant_new ("(uu)", (guint32) from + 1, (guint32) to + 1));
+  GtkTreeModel *model = GTK_TREE_MODEL (self->rules);
+  GtkTreeIter a, b;
+
+  if (!gtk_tree_model_iter_nth_child (model, &a, NULL, from) ||
+      !gtk_tree_model_iter_nth_child (model, &b, NULL, to))
+    return;
+  gtk_list_store_swap (self->rules, &a, &b);
+  gtk_list_store_set (self->rules, &a, RULE_MOVED, TRUE, -1);
+  update_rows (self);
+  mg_list_editor_select (self->rules_editor, to);
 }
 
 /* ---- test an address ------------------------------------------------ */
@@ -158,8 +463,11 @@ snapshot_rules (MgRelayPage *self)
       g_autofree char *pattern = NULL;
       gboolean allow;
 
-      gtk_tree_model_get (model, &iter, RULE_PATTERN, &pattern, RULE_ALLOW, &allow, -1);
-      mg_config_add_relay_rule (config, pattern, allow);
+      gboolean removed;
+
+      gtk_tree_model_get (model, &iter, RULE_PATTERN, &pattern, RULE_ALLOW, &allow, RULE_REMOVED, &removed, -1);
+      if (!removed)
+        mg_config_add_relay_rule (config, pattern, allow);
     }
   mg_config_seal (config);
   return config;
@@ -245,6 +553,8 @@ mg_relay_page_class_init (MgRelayPageClass *klass)
   object_class->constructed = mg_relay_page_constructed;
   object_class->finalize = mg_relay_page_finalize;
   MG_PAGE_CLASS (klass)->reload = mg_relay_page_reload;
+  MG_PAGE_CLASS (klass)->apply = mg_relay_page_apply;
+  MG_PAGE_CLASS (klass)->select_row = mg_relay_page_select_row;
 
   g_type_ensure (MG_TYPE_LIST_EDITOR);
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -253,6 +563,7 @@ mg_relay_page_class_init (MgRelayPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, MgRelayPage, test_entry);
   gtk_widget_class_bind_template_child (widget_class, MgRelayPage, test_result_label);
   gtk_widget_class_bind_template_callback (widget_class, on_rules_editor_add_cb);
+  gtk_widget_class_bind_template_callback (widget_class, on_rules_editor_edit_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_rules_editor_remove_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_rules_editor_move_cb);
   gtk_widget_class_bind_template_callback (widget_class, on_test_entry_changed_cb);
@@ -263,13 +574,16 @@ mg_relay_page_init (MgRelayPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->select_after_reload = -1;
-  self->rules = gtk_list_store_new (N_RULE_COLUMNS, G_TYPE_UINT, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_BOOLEAN);
+  self->rules = gtk_list_store_new (N_RULE_COLUMNS, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
+                                    G_TYPE_BOOLEAN, G_TYPE_UINT, G_TYPE_STRING, G_TYPE_BOOLEAN,
+                                    G_TYPE_BOOLEAN, G_TYPE_BOOLEAN, G_TYPE_STRING);
   mg_list_editor_set_model (self->rules_editor, self->rules);
-  mg_list_editor_set_editable (self->rules_editor, FALSE);
+  mg_list_editor_set_editable (self->rules_editor, TRUE);
+  mg_list_editor_set_strikethrough_column (self->rules_editor, RULE_REMOVED);
   mg_list_editor_add_column (self->rules_editor, _("#"), RULE_POSITION, FALSE);
   mg_list_editor_add_column (self->rules_editor, _("Pattern"), RULE_PATTERN, FALSE);
   mg_list_editor_add_column (self->rules_editor, _("Action"), RULE_ACTION, FALSE);
+  mg_list_editor_add_column (self->rules_editor, _("Pending"), RULE_PENDING, FALSE);
 }
 
 MgPage *

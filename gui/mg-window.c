@@ -9,13 +9,15 @@
  * notebook of MgPage tabs over an action bar with Revert and Apply.  The
  * window owns the control proxy (handed to every page and to the
  * application's actions).  Apply sends the staged edits of every page with
- * changes; closing with staged edits asks first.  The Trace page can be
- * docked: it then moves from its tab into a pane under the notebook, so the
- * live trace stays in view under every tab.  After connecting and after
- * every change, the daemon's configuration check (Check: mail loops,
- * wildcard aliases, open relay ranges, certificates; R-3.4) is shown in an
- * info bar above the tabs, each finding with its fix.  When the daemon goes
- * away the pages are dropped and the "no daemon" state shows.
+ * changes; closing with staged edits asks first (close without applying,
+ * cancel, or apply and then close unless the daemon refused something).
+ * The Trace page can be docked: it then moves from its tab into a pane
+ * under the notebook, so the live trace stays in view under every tab.
+ * After connecting and after every change, the daemon's configuration
+ * check (Check: mail loops, wildcard aliases, open relay ranges,
+ * certificates; R-3.4) is shown in an info bar above the tabs, each
+ * finding with its fix.  When the daemon goes away the pages are dropped
+ * and the "no daemon" state shows.
  *
  * Threading: main thread only.
  */
@@ -63,6 +65,7 @@ struct _MgWindow
   guint           polls;
   gboolean        was_busy;
   gboolean        close_confirmed;
+  gboolean        close_after_apply;
 };
 
 G_DEFINE_TYPE (MgWindow, mg_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -141,6 +144,18 @@ update_buttons (MgWindow *self)
   if (self->was_busy && !busy)
     run_check (self);            /* a change or a load finished */
   self->was_busy = busy;
+  if (self->close_after_apply && !busy)
+    {
+      /* "Apply" when closing: close once everything applied; when the
+       * daemon refused something, stay open with the problems shown */
+      self->close_after_apply = FALSE;
+      if (!dirty)
+        {
+          self->close_confirmed = TRUE;
+          gtk_window_close (GTK_WINDOW (self));
+          return;
+        }
+    }
   gtk_widget_set_sensitive (self->apply_button, dirty && !busy);
   gtk_widget_set_sensitive (self->revert_button, dirty && !busy);
   gtk_label_set_text (self->status_label, busy ? _("Applying…")
@@ -502,7 +517,11 @@ on_discard_dialog_response_cb (GtkDialog *dialog,
       gtk_window_close (GTK_WINDOW (self));
     }
   else if (response == GTK_RESPONSE_APPLY)
-    mg_window_apply (self);
+    {
+      self->close_after_apply = TRUE;
+      mg_window_apply (self);
+      update_buttons (self);     /* settles at once when nothing could be sent */
+    }
 }
 
 static gboolean

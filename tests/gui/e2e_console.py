@@ -101,8 +101,9 @@ class ConsoleScenarios(unittest.TestCase):
 
     def test_domain_route_start_and_mail_arrives(self):
         """(a) add corp.test, an account and a route to a loopback next hop
-        through the window, apply, start the services; mail sent with smtplib arrives at
-        the next hop and the trace pane shows the session."""
+        through the window, each staged until Apply, start the services; mail
+        sent with smtplib arrives at the next hop and the trace pane shows the
+        session."""
         hop = NextHop(self)
         hop.start()
         gw = Gateway(self).start(autostart=False)
@@ -113,6 +114,10 @@ class ConsoleScenarios(unittest.TestCase):
         dialog = console.dialog("Add Domain")
         console.fill(dialog, [("Domain name:", "corp.test")])
         console.click(dialog, "Add")
+        # staged in the list until Apply: the daemon has not got it yet
+        console.showing(console.frame, "To be added", "table cell")
+        self.assertNotIn("corp.test", gw.ctl("domain", "list").stdout)
+        console.click(console.frame, "Apply")
         wait_until(lambda: "corp.test" in gw.ctl("domain", "list").stdout, what="domain added")
 
         console.tab("Accounts")
@@ -120,6 +125,7 @@ class ConsoleScenarios(unittest.TestCase):
         dialog = console.dialog("Add Account")
         console.fill(dialog, [("Address:", "bob@corp.test")])
         console.click(dialog, "Add")
+        console.click(console.frame, "Apply")
         wait_until(lambda: "bob@corp.test" in gw.ctl("user", "list").stdout, what="account added")
 
         console.tab("Server settings")
@@ -200,6 +206,7 @@ class ConsoleScenariosJapanese(unittest.TestCase):
         dialog = console.dialog("ドメインの追加")
         console.fill(dialog, [("ドメイン名(D):", "corp.test")])
         console.click(dialog, "追加(A)")
+        console.click(console.frame, "適用(A)")
         wait_until(lambda: "corp.test" in gw.ctl("domain", "list").stdout, what="domain added")
 
         console.tab("サービス制御")

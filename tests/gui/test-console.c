@@ -124,18 +124,43 @@ n_rows (MgListEditor *editor)
   return gtk_tree_model_iter_n_children (gtk_tree_view_get_model (mg_list_editor_get_view (editor)), NULL);
 }
 
+/* The text shown in a cell: row @row, the @column-th column on screen */
 static char *
 row_text (MgListEditor *editor,
           int           row,
           int           column)
 {
-  GtkTreeModel *model = gtk_tree_view_get_model (mg_list_editor_get_view (editor));
+  GtkTreeView *view = mg_list_editor_get_view (editor);
+  GtkTreeModel *model = gtk_tree_view_get_model (view);
+  GtkTreeViewColumn *tree_column = gtk_tree_view_get_column (view, column);
+  g_autoptr(GList) cells = NULL;
   GtkTreeIter iter;
   char *text = NULL;
 
-  if (gtk_tree_model_iter_nth_child (model, &iter, NULL, row))
-    gtk_tree_model_get (model, &iter, column, &text, -1);
+  if (tree_column == NULL || !gtk_tree_model_iter_nth_child (model, &iter, NULL, row))
+    return NULL;
+  cells = gtk_cell_layout_get_cells (GTK_CELL_LAYOUT (tree_column));
+  gtk_tree_view_column_cell_set_cell_data (tree_column, model, &iter, FALSE, FALSE);
+  g_object_get (cells->data, "text", &text, NULL);
   return text;
+}
+
+/* A staged removal is shown struck through */
+static gboolean
+row_struck (MgListEditor *editor,
+            int           row)
+{
+  GtkTreeView *view = mg_list_editor_get_view (editor);
+  GtkTreeModel *model = gtk_tree_view_get_model (view);
+  GtkTreeViewColumn *tree_column = gtk_tree_view_get_column (view, 0);
+  g_autoptr(GList) cells = gtk_cell_layout_get_cells (GTK_CELL_LAYOUT (tree_column));
+  gboolean struck = FALSE;
+  GtkTreeIter iter;
+
+  g_assert_true (gtk_tree_model_iter_nth_child (model, &iter, NULL, row));
+  gtk_tree_view_column_cell_set_cell_data (tree_column, model, &iter, FALSE, FALSE);
+  g_object_get (cells->data, "strikethrough", &struck, NULL);
+  return struck;
 }
 
 static GtkMessageDialog *find_message_dialog (void);
@@ -148,6 +173,7 @@ typedef struct
 {
   MgFakeControlServer *server;
   MgWindow            *window;
+  gboolean             window_closed;   /* the test closed it */
 } Fixture;
 
 static gboolean
@@ -179,7 +205,8 @@ fixture_tear_down (Fixture       *fixture,
   for (GList *l = toplevels; l != NULL; l = l->next)
     if (GTK_IS_DIALOG (l->data))
       gtk_widget_destroy (l->data);
-  gtk_widget_destroy (GTK_WIDGET (fixture->window));
+  if (!fixture->window_closed)
+    gtk_widget_destroy (GTK_WIDGET (fixture->window));
   while (g_main_context_iteration (NULL, FALSE))
     ;
   g_clear_pointer (&fixture->server, mg_fake_control_server_free);
@@ -508,25 +535,191 @@ test_relay_move (Fixture       *fixture,
   MgPage *page = mg_window_get_page (fixture->window, MG_TYPE_RELAY_PAGE);
   MgListEditor *editor = page_editor (page);
   RowWait wait = { editor, 2, "@partner.test" };
+  g_autofree char *number = NULL;
+  g_autofree char *pending = NULL;
 
   g_assert_true (wait_until (row_is, &wait));
+  g_assert_true (wait_until (page_clean, page));
 
+  /* Move up: staged, shown at its new place with its new number */
   mg_list_editor_select (editor, 1);                          /* postmaster@corp.test */
   mg_list_editor_activate (editor, "up");
-  g_assert_true (wait_for_call (fixture, "MoveRelayRule"));
-  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "MoveRelayRule"), ==,
-                   "MoveRelayRule(2, 1)");
   wait = (RowWait) { editor, 0, "postmaster@corp.test" };
-  g_assert_true (wait_until (row_is, &wait));
+  g_assert_true (row_is (&wait));
+  number = row_text (editor, 0, 0);
+  pending = row_text (editor, 0, 3);
+  g_assert_cmpstr (number, ==, "1");
+  g_assert_cmpstr (pending, ==, "To be moved");
   g_assert_cmpint (mg_list_editor_get_selected (editor), ==, 0);  /* the rule stays selected */
+  g_assert_true (mg_page_get_dirty (page));
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "MoveRelayRule"));
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"));
 
+  /* Apply: one call with the move, then the daemon's order is shown */
+  mg_window_apply (fixture->window);
+  g_assert_true (wait_for_call (fixture, "ApplyChanges"));
+  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"), ==,
+                   "ApplyChanges([('MoveRelayRule', <(uint32 2, uint32 1)>)],)");
+  g_assert_true (wait_until (page_clean, page));
+  g_assert_true (row_is (&wait));
+  g_clear_pointer (&pending, g_free);
+  pending = row_text (editor, 0, 3);
+  g_assert_cmpstr (pending, ==, "");
+
+  /* Down and back up again: nothing to send, nothing pending order-wise */
   mg_fake_control_server_clear_calls (fixture->server);
+  mg_list_editor_select (editor, 0);
   mg_list_editor_activate (editor, "down");
-  g_assert_true (wait_for_call (fixture, "MoveRelayRule"));
-  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "MoveRelayRule"), ==,
-                   "MoveRelayRule(1, 2)");
   wait = (RowWait) { editor, 1, "postmaster@corp.test" };
+  g_assert_true (row_is (&wait));
+  mg_window_apply (fixture->window);
+  g_assert_true (wait_for_call (fixture, "ApplyChanges"));
+  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"), ==,
+                   "ApplyChanges([('MoveRelayRule', <(uint32 2, uint32 1)>)],)");
+  g_assert_true (wait_until (page_clean, page));
+  g_assert_true (row_is (&wait));
+}
+
+static void
+activate_row (MgListEditor *editor,
+              int           row)
+{
+  GtkTreeView *view = mg_list_editor_get_view (editor);
+  g_autoptr(GtkTreePath) path = gtk_tree_path_new_from_indices (row, -1);
+
+  mg_list_editor_select (editor, row);
+  gtk_tree_view_row_activated (view, path, gtk_tree_view_get_column (view, 0));
+}
+
+/* Edit in place (row activation opens Edit…), remove, add: all staged,
+ * the test box sees the staged rules; Apply sends the positional list */
+static void
+test_relay_edit_in_place (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  MgPage *page = mg_window_get_page (fixture->window, MG_TYPE_RELAY_PAGE);
+  MgListEditor *editor = page_editor (page);
+  RowWait wait = { editor, 2, "@partner.test" };
+  GtkEntry *entry = GTK_ENTRY (gtk_label_get_mnemonic_widget (GTK_LABEL (find_label (GTK_WIDGET (page), "Test an address:"))));
+  MgFormDialog *dialog;
+  g_autofree char *pending = NULL;
+  g_autofree char *number = NULL;
+  RowsWait rows = { editor, 3 };
+
   g_assert_true (wait_until (row_is, &wait));
+  g_assert_true (wait_until (page_clean, page));
+  g_assert_true (gtk_widget_get_visible (gtk_widget_get_parent (find_label (GTK_WIDGET (editor), "Edit…"))));
+
+  activate_row (editor, 1);                                   /* postmaster@corp.test, deny */
+  g_assert_true (wait_until (form_dialog_shown, NULL));
+  dialog = find_form_dialog ();
+  g_assert_cmpstr (gtk_entry_get_text (mg_form_dialog_get_entry (dialog, "pattern")), ==, "postmaster@corp.test");
+  g_assert_false (mg_form_dialog_get_active (dialog, "allow"));
+  g_assert_null (mg_form_dialog_get_entry (dialog, "position"));   /* in place: no position */
+  gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "pattern"), "abuse@corp.test");
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (find_child (GTK_WIDGET (dialog), GTK_TYPE_CHECK_BUTTON)), TRUE);
+  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  wait = (RowWait) { editor, 1, "abuse@corp.test" };
+  g_assert_true (row_is (&wait));
+  pending = row_text (editor, 1, 3);
+  g_assert_cmpstr (pending, ==, "To be changed");
+  g_assert_true (mg_page_get_dirty (page));
+
+  /* the test box tests the rules as listed, the staged edit included */
+  gtk_entry_set_text (entry, "abuse@corp.test");
+  g_assert_nonnull (find_label (GTK_WIDGET (page), "Rule 2 allows*"));
+  gtk_entry_set_text (entry, "postmaster@corp.test");
+  g_assert_nonnull (find_label (GTK_WIDGET (page), "No rule matches*"));
+
+  /* remove rule 1: struck through, no number, no longer tested */
+  mg_list_editor_select (editor, 0);
+  mg_list_editor_activate (editor, "remove");
+  g_assert_cmpint (n_rows (editor), ==, 3);
+  g_clear_pointer (&pending, g_free);
+  pending = row_text (editor, 0, 3);
+  number = row_text (editor, 0, 0);
+  g_assert_cmpstr (pending, ==, "To be removed");
+  g_assert_cmpstr (number, ==, "");
+  g_assert_true (row_struck (editor, 0));
+  g_assert_false (row_struck (editor, 1));
+  gtk_entry_set_text (entry, "192.0.2.77");
+  g_assert_nonnull (find_label (GTK_WIDGET (page), "No rule matches*"));
+
+  /* a new rule at position 1 */
+  mg_list_editor_activate (editor, "add");
+  g_assert_true (wait_until (form_dialog_shown, NULL));
+  dialog = find_form_dialog ();
+  gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "pattern"), "198.51.100.0/24");
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (find_child (GTK_WIDGET (dialog), GTK_TYPE_CHECK_BUTTON)), FALSE);
+  gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "position"), "1");
+  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  wait = (RowWait) { editor, 1, "198.51.100.0/24" };
+  g_assert_true (row_is (&wait));
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"));
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "ReplaceRelayRule"));
+
+  mg_window_apply (fixture->window);
+  g_assert_true (wait_for_call (fixture, "ApplyChanges"));
+  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"), ==,
+                   "ApplyChanges([('RemoveRelayRule', <(uint32 1,)>), "
+                   "('AddRelayRule', <('198.51.100.0/24', false, uint32 1)>), "
+                   "('ReplaceRelayRule', <(uint32 2, 'abuse@corp.test', true)>)],)");
+  g_assert_true (wait_until (page_clean, page));
+  g_assert_true (wait_until (rows_are, &rows));
+  wait = (RowWait) { editor, 0, "198.51.100.0/24" };
+  g_assert_true (row_is (&wait));
+  wait = (RowWait) { editor, 1, "abuse@corp.test" };
+  g_assert_true (row_is (&wait));
+  wait = (RowWait) { editor, 2, "@partner.test" };
+  g_assert_true (row_is (&wait));
+}
+
+/* A refused rule: the problem under the list, its row selected, nothing
+ * applied, the edits still staged */
+static void
+test_relay_problem (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  MgPage *page = mg_window_get_page (fixture->window, MG_TYPE_RELAY_PAGE);
+  MgListEditor *editor = page_editor (page);
+  GtkLabel *problem = mg_page_get_problem_label (page, "relay.pattern");
+  RowWait wait = { editor, 2, "@partner.test" };
+  MgFormDialog *dialog;
+
+  g_assert_true (wait_until (row_is, &wait));
+  g_assert_true (wait_until (page_clean, page));
+  mg_list_editor_select (editor, 2);
+  mg_list_editor_activate (editor, "remove");
+  mg_list_editor_select (editor, 0);
+  mg_list_editor_activate (editor, "edit");
+  g_assert_true (wait_until (form_dialog_shown, NULL));
+  dialog = find_form_dialog ();
+  gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "pattern"), "10.0.0.0/33");
+  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  mg_list_editor_select (editor, 2);
+
+  mg_window_apply (fixture->window);
+  g_assert_true (wait_for_call (fixture, "ApplyChanges"));
+  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"), ==,
+                   "ApplyChanges([('RemoveRelayRule', <(uint32 3,)>), "
+                   "('ReplaceRelayRule', <(uint32 1, '10.0.0.0/33', true)>)],)");
+  g_assert_true (wait_until (label_visible, problem));
+  g_assert_true (g_str_has_prefix (gtk_label_get_text (problem), "relay.pattern: “10.0.0.0/33”"));
+  g_assert_true (wait_until (page_idle, page));
+  g_assert_cmpint (mg_list_editor_get_selected (editor), ==, 0);   /* the refused rule */
+  g_assert_true (mg_page_get_dirty (page));
+  g_assert_cmpint (n_rows (editor), ==, 3);
+  g_assert_cmpuint (count_calls (fixture, "ListRelayRules"), ==, 1);   /* not reloaded */
+
+  /* Revert: the daemon's rules again, nothing pending */
+  mg_window_revert (fixture->window);
+  g_assert_true (wait_until (page_clean, page));
+  wait = (RowWait) { editor, 0, "192.0.2.0/24" };
+  g_assert_true (wait_until (row_is, &wait));
+  wait = (RowWait) { editor, 2, "@partner.test" };
+  g_assert_true (wait_until (row_is, &wait));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (problem)));
+  g_assert_cmpuint (count_calls (fixture, "ApplyChanges"), ==, 1);
 }
 
 static void
@@ -547,7 +740,7 @@ test_relay_test_address (Fixture       *fixture,
   g_assert_nonnull (find_label (GTK_WIDGET (page), "No rule matches*"));
 }
 
-/* ---- a problem from an immediate change lands next to its list ------------- */
+/* ---- domains: staged until Apply, one call, problem next to the list ----- */
 
 static void
 test_domain_problem (Fixture       *fixture,
@@ -558,46 +751,114 @@ test_domain_problem (Fixture       *fixture,
   GtkLabel *problem = mg_page_get_problem_label (page, "domain");
   RowsWait rows = { editor, 1 };
   MgFormDialog *dialog;
+  g_autofree char *pending = NULL;
+  g_autofree char *shared = NULL;
 
   g_assert_true (wait_until (rows_are, &rows));
-  mg_list_editor_activate (editor, "add");
-  g_assert_true (wait_until (form_dialog_shown, NULL));
-  dialog = find_form_dialog ();
-  gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "name"), "corp.test");   /* exists */
-  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
-  g_assert_true (wait_until (label_visible, problem));
-  g_assert_nonnull (strstr (gtk_label_get_text (problem), "corp.test"));
+  g_assert_true (wait_until (page_clean, page));
 
   mg_list_editor_activate (editor, "add");
   g_assert_true (wait_until (form_dialog_shown, NULL));
   dialog = find_form_dialog ();
   gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "name"), "new.test");
   gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  mg_list_editor_activate (editor, "add");
+  g_assert_true (wait_until (form_dialog_shown, NULL));
+  dialog = find_form_dialog ();
+  gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "name"), "bad domain!");
+  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  g_assert_cmpint (n_rows (editor), ==, 3);
+  pending = row_text (editor, 1, 2);
+  g_assert_cmpstr (pending, ==, "To be added");
+  g_assert_true (mg_page_get_dirty (page));
+  g_assert_true (mg_window_has_unsaved_changes (fixture->window));
+
+  /* Details of an existing domain: the shared-box flag (seed: [詳細]), staged */
+  mg_list_editor_select (editor, 0);
+  mg_list_editor_activate (editor, "edit");
+  g_assert_true (wait_until (form_dialog_shown, NULL));
+  dialog = find_form_dialog ();
+  g_assert_true (mg_form_dialog_get_active (dialog, "shared-box"));   /* as the daemon has it */
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (find_child (GTK_WIDGET (dialog), GTK_TYPE_CHECK_BUTTON)), FALSE);
+  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  g_clear_pointer (&pending, g_free);
+  pending = row_text (editor, 0, 2);
+  shared = row_text (editor, 0, 1);
+  g_assert_cmpstr (pending, ==, "To be changed");
+  g_assert_cmpstr (shared, ==, "");
+
+  /* Nothing has reached the daemon */
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "AddDomain"));
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "SetDomainSharedBox"));
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"));
+
+  /* Apply: one call with the whole list; the bad name is refused, nothing
+   * is applied, the problem shows under the list and its row is selected */
+  mg_window_apply (fixture->window);
+  g_assert_true (wait_for_call (fixture, "ApplyChanges"));
+  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"), ==,
+                   "ApplyChanges([('SetDomainSharedBox', <('corp.test', false)>), "
+                   "('AddDomain', <('new.test', false)>), ('AddDomain', <('bad domain!', false)>)],)");
+  g_assert_true (wait_until (label_visible, problem));
+  g_assert_cmpstr (gtk_label_get_text (problem), ==, "domain: “bad domain!” is not a valid domain name");
+  g_assert_true (wait_until (page_idle, page));
+  g_assert_cmpint (mg_list_editor_get_selected (editor), ==, 2);
+  g_assert_true (mg_page_get_dirty (page));
+  g_assert_cmpint (n_rows (editor), ==, 3);
+  g_assert_cmpuint (count_calls (fixture, "ApplyChanges"), ==, 1);
+
+  /* Drop the bad row (a staged addition simply goes) and apply again */
+  mg_list_editor_activate (editor, "remove");
+  g_assert_cmpint (n_rows (editor), ==, 2);
+  mg_window_apply (fixture->window);
+  g_assert_true (wait_until (page_clean, page));
+  g_assert_cmpuint (count_calls (fixture, "ApplyChanges"), ==, 2);
+  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"), ==,
+                   "ApplyChanges([('SetDomainSharedBox', <('corp.test', false)>), "
+                   "('AddDomain', <('new.test', false)>)],)");
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (problem)));
   rows.rows = 2;
   g_assert_true (wait_until (rows_are, &rows));
-  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (problem)));
+  g_clear_pointer (&pending, g_free);
+  pending = row_text (editor, 1, 2);
+  g_assert_cmpstr (pending, ==, "");
+  g_assert_false (mg_window_has_unsaved_changes (fixture->window));
+}
 
-  /* Details of an existing domain: the shared-box flag (seed: [詳細]) */
-  {
-    g_autofree char *name = row_text (editor, 0, 0);
-    g_autofree char *shared_text = row_text (editor, 0, 1);
-    gboolean shared = shared_text != NULL && *shared_text != '\0';
-    g_autofree char *expected = g_strdup_printf ("SetDomainSharedBox('%s', %s)", name,
-                                                 shared ? "false" : "true");
+/* Revert: a staged removal and addition are dropped, nothing is sent */
+static void
+test_domain_revert (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  MgPage *page = mg_window_get_page (fixture->window, MG_TYPE_DOMAINS_PAGE);
+  MgListEditor *editor = page_editor (page);
+  RowsWait rows = { editor, 1 };
+  MgFormDialog *dialog;
+  g_autofree char *pending = NULL;
 
-    mg_list_editor_select (editor, 0);
-    mg_list_editor_activate (editor, "edit");
-    g_assert_true (wait_until (form_dialog_shown, NULL));
-    dialog = find_form_dialog ();
-    /* the dialog shows the current flag; the user switches it */
-    g_assert_cmpint (mg_form_dialog_get_active (dialog, "shared-box"), ==, shared);
-    gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (find_child (GTK_WIDGET (dialog), GTK_TYPE_CHECK_BUTTON)),
-                                  !shared);
-    gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
-    g_assert_true (wait_for_call (fixture, "SetDomainSharedBox"));
-    g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "SetDomainSharedBox"), ==,
-                     expected);
-  }
+  g_assert_true (wait_until (rows_are, &rows));
+  g_assert_true (wait_until (page_clean, page));
+  mg_list_editor_select (editor, 0);
+  mg_list_editor_activate (editor, "remove");
+  g_assert_cmpint (n_rows (editor), ==, 1);                   /* still listed, struck through */
+  g_assert_true (row_struck (editor, 0));
+  pending = row_text (editor, 0, 2);
+  g_assert_cmpstr (pending, ==, "To be removed");
+  mg_list_editor_activate (editor, "add");
+  g_assert_true (wait_until (form_dialog_shown, NULL));
+  dialog = find_form_dialog ();
+  gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "name"), "other.test");
+  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  g_assert_cmpint (n_rows (editor), ==, 2);
+
+  mg_window_revert (fixture->window);
+  g_assert_true (wait_until (page_clean, page));
+  g_assert_true (wait_until (rows_are, &rows));
+  g_clear_pointer (&pending, g_free);
+  pending = row_text (editor, 0, 2);
+  g_assert_cmpstr (pending, ==, "");
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"));
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "RemoveDomain"));
 }
 
 static void
@@ -615,6 +876,60 @@ test_alias_wildcard_marked (Fixture       *fixture,
   wildcard = row_text (editor, 1, 2);
   g_assert_true (plain == NULL || *plain == '\0');
   g_assert_nonnull (strstr (wildcard, "Insecure"));
+}
+
+static void
+test_alias_staged (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  MgPage *page = mg_window_get_page (fixture->window, MG_TYPE_ALIASES_PAGE);
+  MgListEditor *editor = page_editor (page);
+  RowsWait rows = { editor, 2 };
+  MgFormDialog *dialog;
+  g_autofree char *pending = NULL;
+  g_autofree char *note = NULL;
+
+  g_assert_true (wait_until (rows_are, &rows));
+  g_assert_true (wait_until (page_clean, page));
+
+  /* Edit the targets of info@corp.test (the alias itself is fixed) */
+  mg_list_editor_select (editor, 0);
+  mg_list_editor_activate (editor, "edit");
+  g_assert_true (wait_until (form_dialog_shown, NULL));
+  dialog = find_form_dialog ();
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (mg_form_dialog_get_entry (dialog, "alias"))));
+  gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "targets"), "alice@corp.test, carol@corp.test");
+  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  pending = row_text (editor, 0, 3);
+  g_assert_cmpstr (pending, ==, "To be changed");
+
+  /* A new wildcard alias is marked insecure at once */
+  mg_list_editor_activate (editor, "add");
+  g_assert_true (wait_until (form_dialog_shown, NULL));
+  dialog = find_form_dialog ();
+  gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "alias"), "*@branch.test");
+  gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "targets"), "*@corp.test");
+  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  g_assert_cmpint (n_rows (editor), ==, 3);
+  note = row_text (editor, 2, 2);
+  g_assert_nonnull (strstr (note, "Insecure"));
+  g_clear_pointer (&pending, g_free);
+  pending = row_text (editor, 2, 3);
+  g_assert_cmpstr (pending, ==, "To be added");
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "AddAlias"));
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"));
+
+  mg_window_apply (fixture->window);
+  g_assert_true (wait_for_call (fixture, "ApplyChanges"));
+  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"), ==,
+                   "ApplyChanges([('AddAlias', <('info@corp.test', ['alice@corp.test', 'carol@corp.test'])>), "
+                   "('AddAlias', <('*@branch.test', ['*@corp.test'])>)],)");
+  g_assert_true (wait_until (page_clean, page));
+  rows.rows = 3;
+  g_assert_true (wait_until (rows_are, &rows));
+  g_clear_pointer (&pending, g_free);
+  pending = row_text (editor, 0, 1);
+  g_assert_cmpstr (pending, ==, "alice@corp.test, carol@corp.test");
 }
 
 /* ---- queue: retry, hold, delete (asks) --------------------------------------- */
@@ -654,8 +969,12 @@ test_accounts_add_import (Fixture       *fixture,
 {
   MgPage *page = mg_window_get_page (fixture->window, MG_TYPE_ACCOUNTS_PAGE);
   MgListEditor *editor = page_editor (page);
+  GtkLabel *problem = mg_page_get_problem_label (page, "address");
+  GtkComboBox *domains = GTK_COMBO_BOX (find_child (GTK_WIDGET (page), GTK_TYPE_COMBO_BOX_TEXT));
+  GtkWidget *import_button = gtk_widget_get_parent (find_label (GTK_WIDGET (page), "Import TSV…"));
   RowsWait rows = { editor, 1 };
   g_autofree char *address = NULL;
+  g_autofree char *pending = NULL;
   g_autofree char *dir = g_dir_make_tmp ("mg-import-XXXXXX", NULL);
   g_autofree char *path = g_build_filename (dir, "users.tsv", NULL);
   g_autoptr(GFile) file = g_file_new_for_path (path);
@@ -663,9 +982,12 @@ test_accounts_add_import (Fixture       *fixture,
   MgFormDialog *dialog;
 
   g_assert_true (wait_until (rows_are, &rows));
+  g_assert_true (wait_until (page_clean, page));
   address = row_text (editor, 0, 0);
   g_assert_cmpstr (address, ==, "alice@corp.test");
+  g_assert_true (gtk_widget_get_sensitive (import_button));
 
+  /* Add: staged ("To be added"), the password never shown */
   mg_list_editor_activate (editor, "add");
   g_assert_true (wait_until (form_dialog_shown, NULL));
   dialog = find_form_dialog ();
@@ -673,11 +995,11 @@ test_accounts_add_import (Fixture       *fixture,
   gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "address"), "carol@corp.test");
   gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "password"), "s3cret");
   gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
-  g_assert_true (wait_for_call (fixture, "AddAccount"));
-  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "AddAccount"), ==,
-                   "AddAccount('carol@corp.test', 's3cret')");
+  g_assert_cmpint (n_rows (editor), ==, 2);
+  pending = row_text (editor, 1, 2);
+  g_assert_cmpstr (pending, ==, "To be added");
 
-  /* Edit: set the password of an existing account (hidden entry, one call) */
+  /* Edit: set the password of an existing account (hidden entry), staged */
   mg_list_editor_select (editor, 0);
   mg_list_editor_activate (editor, "edit");
   g_assert_true (wait_until (form_dialog_shown, NULL));
@@ -685,12 +1007,59 @@ test_accounts_add_import (Fixture       *fixture,
   g_assert_false (gtk_entry_get_visibility (mg_form_dialog_get_entry (dialog, "password")));
   gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "password"), "n3w");
   gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
-  g_assert_true (wait_for_call (fixture, "SetPassword"));
-  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "SetPassword"), ==,
-                   "SetPassword('alice@corp.test', 'n3w')");
+  g_clear_pointer (&pending, g_free);
+  pending = row_text (editor, 0, 2);
+  g_assert_cmpstr (pending, ==, "To be changed");
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "AddAccount"));
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "SetPassword"));
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"));
+
+  /* The domain list filters; the staged rows are kept whatever is chosen */
+  g_assert_true (gtk_combo_box_set_active_id (domains, "corp.test"));
+  g_assert_cmpint (n_rows (editor), ==, 2);
+  g_assert_true (mg_page_get_dirty (page));
+
+  /* An import would reload the list: not while edits are staged */
+  g_assert_false (gtk_widget_get_sensitive (import_button));
+  g_assert_true (g_file_set_contents (path, "dave@corp.test\tpw1\nerin@corp.test\n", -1, NULL));
+  mg_accounts_page_import_file (MG_ACCOUNTS_PAGE (page), file);
+  g_assert_null (find_message_dialog ());
+  g_assert_true (page_has_message (page));
+  g_assert_true (mg_page_get_dirty (page));
+
+  /* An account of a domain that is not local: refused next to the list,
+   * and with it the whole list */
+  mg_list_editor_activate (editor, "add");
+  g_assert_true (wait_until (form_dialog_shown, NULL));
+  dialog = find_form_dialog ();
+  gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "address"), "dave@elsewhere.test");
+  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  g_assert_cmpstr (gtk_combo_box_get_active_id (domains), ==, "");   /* shown: all domains */
+  g_assert_cmpint (n_rows (editor), ==, 3);
+  mg_window_apply (fixture->window);
+  g_assert_true (wait_for_call (fixture, "ApplyChanges"));
+  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"), ==,
+                   "ApplyChanges([('SetPassword', <('alice@corp.test', 'n3w')>), "
+                   "('AddAccount', <('carol@corp.test', 's3cret')>), "
+                   "('AddAccount', <('dave@elsewhere.test', '')>)],)");
+  g_assert_true (wait_until (label_visible, problem));
+  g_assert_nonnull (strstr (gtk_label_get_text (problem), "elsewhere.test"));
+  g_assert_true (wait_until (page_idle, page));
+  g_assert_cmpint (mg_list_editor_get_selected (editor), ==, 2);
+
+  /* Without it, the rest applies in one call */
+  mg_list_editor_activate (editor, "remove");
+  mg_window_apply (fixture->window);
+  g_assert_true (wait_until (page_clean, page));
+  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"), ==,
+                   "ApplyChanges([('SetPassword', <('alice@corp.test', 'n3w')>), "
+                   "('AddAccount', <('carol@corp.test', 's3cret')>)],)");
+  rows.rows = 2;
+  g_assert_true (wait_until (rows_are, &rows));
+  g_assert_true (gtk_widget_get_sensitive (import_button));
 
   /* Import: a preview with the line count and no password, then one call */
-  g_assert_true (g_file_set_contents (path, "dave@corp.test\tpw1\nerin@corp.test\n", -1, NULL));
+  mg_page_clear_problems (page);
   mg_accounts_page_import_file (MG_ACCOUNTS_PAGE (page), file);
   preview = find_message_dialog ();
   g_assert_nonnull (preview);
@@ -748,8 +1117,15 @@ test_check_bar (Fixture       *fixture,
   g_assert_cmpstr (alias, ==, "*@open.test");
   mg_list_editor_select (editor, 1);
   mg_list_editor_activate (editor, "remove");
-  g_assert_true (wait_for_call (fixture, "RemoveAlias('*@open.test',)"));
+  alias = (g_free (alias), row_text (editor, 1, 3));
+  g_assert_cmpstr (alias, ==, "To be removed");           /* staged: still listed */
+  g_assert_true (mg_page_get_dirty (page));
+  g_assert_true (check_bar_shown (fixture->window));
+  mg_window_apply (fixture->window);
+  g_assert_true (wait_for_call (fixture, "ApplyChanges([('RemoveAlias', <('*@open.test',)>)],)"));
   g_assert_true (wait_until (check_bar_hidden, fixture->window));
+  g_assert_true (wait_until (page_clean, page));
+  g_assert_cmpint (n_rows (editor), ==, 1);
 }
 
 /* ---- service control: actions and StatusChanged ---------------------------- */
@@ -1079,6 +1455,44 @@ test_close_asks (Fixture       *fixture,
   g_assert_true (mg_window_has_unsaved_changes (fixture->window));
 }
 
+static gboolean
+widget_hidden (gpointer data)
+{
+  return !gtk_widget_get_visible (data);
+}
+
+/* A staged list edit is an unsaved change too; "Apply" in the question
+ * applies it (one ApplyChanges) and then closes */
+static void
+test_close_asks_list_page (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  MgPage *page = mg_window_get_page (fixture->window, MG_TYPE_DOMAINS_PAGE);
+  MgListEditor *editor = page_editor (page);
+  RowsWait rows = { editor, 1 };
+  g_autoptr(MgWindow) window = g_object_ref (fixture->window);
+  MgFormDialog *dialog;
+  GtkMessageDialog *question;
+
+  g_assert_true (wait_until (rows_are, &rows));
+  g_assert_true (wait_until (page_clean, page));
+  mg_list_editor_activate (editor, "add");
+  g_assert_true (wait_until (form_dialog_shown, NULL));
+  dialog = find_form_dialog ();
+  gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "name"), "late.test");
+  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+
+  gtk_window_close (GTK_WINDOW (window));
+  g_assert_true (wait_until (message_dialog_shown, NULL));
+  question = find_message_dialog ();
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));   /* not closed */
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"));
+  gtk_dialog_response (GTK_DIALOG (question), GTK_RESPONSE_APPLY);
+  g_assert_true (wait_for_call (fixture, "ApplyChanges([('AddDomain', <('late.test', false)>)],)"));
+  g_assert_true (wait_until (widget_hidden, window));             /* applied, then closed */
+  fixture->window_closed = TRUE;
+}
+
 /* ---- Japanese: tab titles translated, no missing glyphs -------------------- */
 
 static void
@@ -1135,17 +1549,24 @@ main (int   argc,
       g_test_add ("/console/server/revert", Fixture, NULL, fixture_set_up, test_revert, fixture_tear_down);
       g_test_add ("/console/server/routes-add-remove", Fixture, NULL, fixture_set_up,
                   test_routes_add_remove, fixture_tear_down);
-      g_test_add ("/console/domains/problem", Fixture, NULL, fixture_set_up, test_domain_problem, fixture_tear_down);
+      g_test_add ("/console/domains/staged-apply-problem", Fixture, NULL, fixture_set_up,
+                  test_domain_problem, fixture_tear_down);
+      g_test_add ("/console/domains/revert", Fixture, NULL, fixture_set_up, test_domain_revert, fixture_tear_down);
+      g_test_add ("/console/aliases/staged", Fixture, NULL, fixture_set_up, test_alias_staged, fixture_tear_down);
       g_test_add ("/console/aliases/wildcard-marked", Fixture, NULL, fixture_set_up,
                   test_alias_wildcard_marked, fixture_tear_down);
       g_test_add ("/console/relay/move-up-down", Fixture, NULL, fixture_set_up, test_relay_move, fixture_tear_down);
+      g_test_add ("/console/relay/edit-in-place", Fixture, NULL, fixture_set_up,
+                  test_relay_edit_in_place, fixture_tear_down);
+      g_test_add ("/console/relay/problem-revert", Fixture, NULL, fixture_set_up,
+                  test_relay_problem, fixture_tear_down);
       g_test_add ("/console/relay/test-address", Fixture, NULL, fixture_set_up,
                   test_relay_test_address, fixture_tear_down);
       g_test_add ("/console/check/follows-changes", Fixture, NULL, fixture_set_up,
                   test_check_bar, fixture_tear_down);
       g_test_add ("/console/queue/retry-hold-delete", Fixture, NULL, fixture_set_up,
                   test_queue_actions, fixture_tear_down);
-      g_test_add ("/console/accounts/add-import", Fixture, NULL, fixture_set_up,
+      g_test_add ("/console/accounts/staged-filter-import", Fixture, NULL, fixture_set_up,
                   test_accounts_add_import, fixture_tear_down);
       g_test_add ("/console/service/start-stop", Fixture, NULL, fixture_set_up,
                   test_service_start_stop, fixture_tear_down);
@@ -1158,6 +1579,8 @@ main (int   argc,
       g_test_add ("/console/trace/docked-under-every-tab", Fixture, NULL, fixture_set_up,
                   test_trace_docked_under_every_tab, fixture_tear_down);
       g_test_add ("/console/close-asks", Fixture, NULL, fixture_set_up, test_close_asks, fixture_tear_down);
+      g_test_add ("/console/close-asks-list-page-apply", Fixture, NULL, fixture_set_up,
+                  test_close_asks_list_page, fixture_tear_down);
     }
 
   status = g_test_run ();

@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "fake-control-server.h"
+#include "mg-address.h"
+#include "mg-config.h"
 #include "mg-control-client.h"
 #include "mg-problem.h"
 #include "mg-settings.h"
@@ -28,6 +30,7 @@ struct _MgFakeControlServer
   GPtrArray   *calls;           /* char* */
   GHashTable  *settings;        /* key → value */
   GPtrArray   *domains;         /* GVariant (sb) */
+  GPtrArray   *accounts;        /* GVariant (sb) */
   GPtrArray   *aliases;         /* GVariant (sas) */
   GPtrArray   *routes;          /* GVariant (ssq) */
   GPtrArray   *rules;           /* GVariant (sb) */
@@ -172,24 +175,24 @@ apply_settings (MgFakeControlServer *self,
     }
 }
 
-static void
-handle_change (MgFakeControlServer   *self,
-               const char            *method,
-               GVariant              *parameters,
-               GDBusMethodInvocation *invocation)
+static gboolean
+valid_pattern (const char *pattern,
+               GPtrArray  *problems)
 {
-  g_autoptr(GPtrArray) problems = mg_problems_new ();
-  const char *name = NULL;
+  if (mg_relay_rule_parse (pattern, NULL, NULL, NULL))
+    return TRUE;
+  mg_problems_add (problems, MG_PROBLEM_INVALID_PATTERN, "relay.pattern", pattern);
+  return FALSE;
+}
 
-  if (g_strcmp0 (method, self->fail_method) == 0)
-    {
-      mg_problems_add (problems, self->fail_problem->code, self->fail_problem->field,
-                       self->fail_problem->arg);
-      g_clear_pointer (&self->fail_method, g_free);
-      g_clear_pointer (&self->fail_problem, mg_problem_free);
-      return_problems (invocation, problems);
-      return;
-    }
+/* One change method on the model; problems as the daemon names them. */
+static void
+apply_change (MgFakeControlServer *self,
+              const char          *method,
+              GVariant            *parameters,
+              GPtrArray           *problems)
+{
+  const char *name = NULL;
 
   if (g_str_has_prefix (g_variant_get_type_string (parameters), "(s"))
     g_variant_get_child (parameters, 0, "&s", &name);
@@ -202,10 +205,26 @@ handle_change (MgFakeControlServer   *self,
     }
   else if (g_str_equal (method, "AddDomain"))
     {
-      if (find_keyed (self->domains, name) >= 0)
-        mg_problems_add (problems, MG_PROBLEM_EXISTS, "domain", name);
+      g_autofree char *domain = mg_domain_canonical (name);
+      gboolean shared_box;
+
+      g_variant_get_child (parameters, 1, "b", &shared_box);
+      if (domain == NULL)
+        mg_problems_add (problems, MG_PROBLEM_INVALID_DOMAIN, "domain", name);
+      else if (find_keyed (self->domains, domain) >= 0)
+        mg_problems_add (problems, MG_PROBLEM_EXISTS, "domain", domain);
       else
-        put_keyed (self->domains, name, g_variant_new ("(sb)", name, FALSE));
+        put_keyed (self->domains, domain, g_variant_new ("(sb)", domain, shared_box));
+    }
+  else if (g_str_equal (method, "SetDomainSharedBox"))
+    {
+      gboolean shared_box;
+
+      g_variant_get_child (parameters, 1, "b", &shared_box);
+      if (find_keyed (self->domains, name) < 0)
+        mg_problems_add (problems, MG_PROBLEM_NOT_FOUND, "domain", name);
+      else
+        put_keyed (self->domains, name, g_variant_new ("(sb)", name, shared_box));
     }
   else if (g_str_equal (method, "RemoveDomain"))
     {
@@ -215,6 +234,38 @@ handle_change (MgFakeControlServer   *self,
         mg_problems_add (problems, MG_PROBLEM_NOT_FOUND, "domain", name);
       else
         g_ptr_array_remove_index (self->domains, (guint) index);
+    }
+  else if (g_str_equal (method, "AddAccount"))
+    {
+      const char *password;
+      const char *at = strrchr (name, '@');
+
+      g_variant_get_child (parameters, 1, "&s", &password);
+      if (at == NULL || find_keyed (self->domains, at + 1) < 0)
+        mg_problems_add (problems, MG_PROBLEM_UNKNOWN_DOMAIN, "address", at != NULL ? at + 1 : name);
+      else if (find_keyed (self->accounts, name) >= 0)
+        mg_problems_add (problems, MG_PROBLEM_EXISTS, "address", name);
+      else
+        put_keyed (self->accounts, name, g_variant_new ("(sb)", name, *password != '\0'));
+    }
+  else if (g_str_equal (method, "SetPassword"))
+    {
+      const char *password;
+
+      g_variant_get_child (parameters, 1, "&s", &password);
+      if (find_keyed (self->accounts, name) < 0)
+        mg_problems_add (problems, MG_PROBLEM_NOT_FOUND, "address", name);
+      else
+        put_keyed (self->accounts, name, g_variant_new ("(sb)", name, *password != '\0'));
+    }
+  else if (g_str_equal (method, "RemoveAccount"))
+    {
+      int index = find_keyed (self->accounts, name);
+
+      if (index < 0)
+        mg_problems_add (problems, MG_PROBLEM_NOT_FOUND, "address", name);
+      else
+        g_ptr_array_remove_index (self->accounts, (guint) index);
     }
   else if (g_str_equal (method, "AddAlias"))
     {
@@ -227,7 +278,9 @@ handle_change (MgFakeControlServer   *self,
     {
       int index = find_keyed (self->aliases, name);
 
-      if (index >= 0)
+      if (index < 0)
+        mg_problems_add (problems, MG_PROBLEM_NOT_FOUND, "alias", name);
+      else
         g_ptr_array_remove_index (self->aliases, (guint) index);
     }
   else if (g_str_equal (method, "AddRoute"))
@@ -254,10 +307,28 @@ handle_change (MgFakeControlServer   *self,
       guint32 position;
 
       g_variant_get (parameters, "(&sbu)", &name, &allow, &position);
-      if (position == 0 || position > self->rules->len)
+      if (position > self->rules->len + 1)
+        mg_problems_add (problems, MG_PROBLEM_BAD_POSITION, "relay.position", "1");
+      else if (!valid_pattern (name, problems))
+        ;
+      else if (position == 0)
         g_ptr_array_add (self->rules, g_variant_ref_sink (g_variant_new ("(sb)", name, allow)));
       else
         g_ptr_array_insert (self->rules, (int) position - 1, g_variant_ref_sink (g_variant_new ("(sb)", name, allow)));
+    }
+  else if (g_str_equal (method, "ReplaceRelayRule"))
+    {
+      gboolean allow;
+      guint32 position;
+
+      g_variant_get (parameters, "(u&sb)", &position, &name, &allow);
+      if (position < 1 || position > self->rules->len)
+        mg_problems_add (problems, MG_PROBLEM_BAD_POSITION, "relay.position", "1");
+      else if (valid_pattern (name, problems))
+        {
+          g_variant_unref (self->rules->pdata[position - 1]);
+          self->rules->pdata[position - 1] = g_variant_ref_sink (g_variant_new ("(sb)", name, allow));
+        }
     }
   else if (g_str_equal (method, "RemoveRelayRule"))
     {
@@ -288,7 +359,85 @@ handle_change (MgFakeControlServer   *self,
       g_strfreev (self->listeners);
       g_variant_get (parameters, "(^as)", &self->listeners);
     }
-  /* AddAccount, RemoveAccount: accepted, not modelled */
+}
+
+static GPtrArray *
+copy_list (GPtrArray *list)
+{
+  GPtrArray *copy = g_ptr_array_new_full (list->len, (GDestroyNotify) g_variant_unref);
+
+  for (guint i = 0; i < list->len; i++)
+    g_ptr_array_add (copy, g_variant_ref (g_ptr_array_index (list, i)));
+  return copy;
+}
+
+static void
+restore_list (GPtrArray **list,
+              GPtrArray  *saved)
+{
+  g_ptr_array_unref (*list);
+  *list = g_ptr_array_ref (saved);
+}
+
+/* ApplyChanges: in order, every change tried, problems prefixed with
+ * "changes[N]."; any problem restores the model (all or nothing). */
+static void
+apply_changes (MgFakeControlServer *self,
+               GVariant            *parameters,
+               GPtrArray           *problems)
+{
+  g_autoptr(GVariant) changes = g_variant_get_child_value (parameters, 0);
+  g_autoptr(GPtrArray) domains = copy_list (self->domains);
+  g_autoptr(GPtrArray) accounts = copy_list (self->accounts);
+  g_autoptr(GPtrArray) aliases = copy_list (self->aliases);
+  g_autoptr(GPtrArray) rules = copy_list (self->rules);
+
+  for (guint i = 0; i < g_variant_n_children (changes); i++)
+    {
+      g_autoptr(GPtrArray) step = mg_problems_new ();
+      g_autoptr(GVariant) change_parameters = NULL;
+      const char *method;
+
+      g_variant_get_child (changes, i, "(&sv)", &method, &change_parameters);
+      apply_change (self, method, change_parameters, step);
+      for (guint j = 0; j < step->len; j++)
+        {
+          const MgProblem *problem = g_ptr_array_index (step, j);
+          g_autofree char *field = g_strdup_printf ("changes[%u].%s", i, problem->field);
+
+          mg_problems_add (problems, problem->code, field, problem->arg);
+        }
+    }
+  if (problems->len == 0)
+    return;
+  restore_list (&self->domains, domains);
+  restore_list (&self->accounts, accounts);
+  restore_list (&self->aliases, aliases);
+  restore_list (&self->rules, rules);
+}
+
+static void
+handle_change (MgFakeControlServer   *self,
+               const char            *method,
+               GVariant              *parameters,
+               GDBusMethodInvocation *invocation)
+{
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+
+  if (g_strcmp0 (method, self->fail_method) == 0)
+    {
+      mg_problems_add (problems, self->fail_problem->code, self->fail_problem->field,
+                       self->fail_problem->arg);
+      g_clear_pointer (&self->fail_method, g_free);
+      g_clear_pointer (&self->fail_problem, mg_problem_free);
+      return_problems (invocation, problems);
+      return;
+    }
+
+  if (g_str_equal (method, "ApplyChanges"))
+    apply_changes (self, parameters, problems);
+  else
+    apply_change (self, method, parameters, problems);
   return_problems (invocation, problems);
 }
 
@@ -392,7 +541,7 @@ on_method_call_cb (GDBusConnection       *connection,
   else if (g_str_equal (method, "ListRelayRules"))
     g_dbus_method_invocation_return_value (invocation, g_variant_new ("(@a(sb))", list_to_variant (self->rules, "a(sb)")));
   else if (g_str_equal (method, "ListAccounts"))
-    g_dbus_method_invocation_return_value (invocation, g_variant_new_parsed ("([('alice@corp.test', true)],)"));
+    g_dbus_method_invocation_return_value (invocation, g_variant_new ("(@a(sb))", list_to_variant (self->accounts, "a(sb)")));
   else if (g_str_equal (method, "ListListeners"))
     g_dbus_method_invocation_return_value (invocation,
                                            g_variant_new ("(^as^as)", self->listeners, self->listeners));
@@ -457,6 +606,7 @@ seed_model (MgFakeControlServer *self)
     g_hash_table_insert (self->settings, g_strdup (info[i].key), g_strdup (info[i].default_value));
 
   g_ptr_array_add (self->domains, g_variant_ref_sink (g_variant_new ("(sb)", "corp.test", TRUE)));
+  g_ptr_array_add (self->accounts, g_variant_ref_sink (g_variant_new ("(sb)", "alice@corp.test", TRUE)));
   g_ptr_array_add (self->aliases, g_variant_ref_sink (g_variant_new_parsed ("('info@corp.test', ['alice@corp.test'])")));
   g_ptr_array_add (self->aliases, g_variant_ref_sink (g_variant_new_parsed ("('*@open.test', ['*@corp.test'])")));
   g_ptr_array_add (self->routes, g_variant_ref_sink (g_variant_new ("(ssq)", "corp.test", "192.0.2.10", (guint16) 20025)));
@@ -480,6 +630,7 @@ mg_fake_control_server_new (GError **error)
   self->calls = g_ptr_array_new_with_free_func (g_free);
   self->settings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->domains = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  self->accounts = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
   self->aliases = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
   self->routes = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
   self->rules = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
@@ -527,6 +678,7 @@ mg_fake_control_server_free (MgFakeControlServer *self)
   g_ptr_array_unref (self->calls);
   g_hash_table_unref (self->settings);
   g_ptr_array_unref (self->domains);
+  g_ptr_array_unref (self->accounts);
   g_ptr_array_unref (self->aliases);
   g_ptr_array_unref (self->routes);
   g_ptr_array_unref (self->rules);

@@ -6,8 +6,9 @@
  * A GDBusServer on a socket in a temporary folder, serving the control
  * interface (from the generated interface info) with an in-memory model:
  * settings (schema defaults, validated with the real mg_settings_normalise),
- * domains, aliases, routes, relay rules, listeners, service states and a
- * short queue.  It records every call as "Method(args)" (GVariant text) so
+ * domains, accounts, aliases, routes, relay rules, listeners, service
+ * states and a short queue; ApplyChanges runs its list all or nothing.
+ * It records every call as "Method(args)" (GVariant text) so
  * a test can check what the console sent, can be told to answer one method
  * with a problem, and emits StatusChanged / TraceLines like the daemon.
  * Only the console's unit tests use it: everything else runs the real
