@@ -135,9 +135,15 @@ guint64         mg_queue_get_n_direct_commits (MgQueue *queue);
 
 /* Test only: cap queue.db at its current size plus @extra_pages pages
  * (PRAGMA max_page_count on the write connection, applied before the next
- * batch), to simulate a full disk.  0 removes the cap. */
+ * batch), and body segments at as many 4 KiB more, to simulate a full
+ * disk.  0 removes the cap. */
 void            mg_queue_set_max_pages_for_test (MgQueue *queue,
                                                  guint    extra_pages);
+
+/* Test only: start a new body segment once the current one holds
+ * @bytes (default 64 MiB); applied before the next batch. */
+void            mg_queue_set_segment_max_for_test (MgQueue *queue,
+                                                   guint64  bytes);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MgQueueMessage, mg_queue_message_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MgQueue, mg_queue_close)

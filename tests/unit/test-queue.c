@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <sqlite3.h>
 
 #include "mg-error.h"
 #include "mg-queue.h"
@@ -561,6 +562,184 @@ test_remove_shares_next_commit (Fixture       *fx,
   g_assert_cmpuint (mg_queue_count (fx->queue), ==, 1);
 }
 
+static guint
+count_segments (Fixture *fx)
+{
+  g_autofree char *path = g_build_filename (fx->dir, "bodies", NULL);
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+/* Large bodies go to segment files, come back byte-exact after a reopen,
+ * and a segment goes away once nothing refers to it; small bodies stay in
+ * queue.db.  Segments rotate at their size limit. */
+static void
+test_segments_reclaimed (Fixture       *fx,
+                         gconstpointer  data)
+{
+  g_autoptr(GPtrArray) msgs = g_ptr_array_new_with_free_func ((GDestroyNotify) mg_queue_message_unref);
+  g_autoptr(GBytes) small = make_body (2000, 30);
+  g_autoptr(MgQueueMessage) small_msg = make_message (fx->queue, "s@example.com", small);
+  g_autoptr(GError) error = NULL;
+  guint i;
+
+  submit_and_wait (fx, small_msg);
+  g_assert_cmpuint (count_segments (fx), ==, 0);
+
+  /* four 100 KB bodies, a new segment every 150 KB: two segments */
+  mg_queue_set_segment_max_for_test (fx->queue, 150 * 1024);
+  for (i = 0; i < 4; i++)
+    {
+      g_autoptr(GBytes) big = make_body (100 * 1024, 31 + i);
+      MgQueueMessage *m = make_message (fx->queue, "b@example.com", big);
+
+      g_ptr_array_add (msgs, m);
+      submit_and_wait (fx, m);
+    }
+  g_assert_cmpuint (count_segments (fx), ==, 2);
+
+  fixture_reopen (fx);
+  g_assert_cmpuint (count_segments (fx), ==, 2);
+  for (i = 0; i < msgs->len; i++)
+    {
+      MgQueueMessage *m = msgs->pdata[i];
+      g_autoptr(GBytes) body = mg_queue_read_body (fx->queue, m->id, &error);
+
+      g_assert_no_error (error);
+      g_assert_true (g_bytes_equal (body, m->body));
+    }
+
+  /* the first segment (messages 0 and 1) is not appended to any more:
+   * it goes with its last message */
+  for (i = 0; i < 2; i++)
+    {
+      Waiter w = { .expected_context = fx->context };
+
+      mg_queue_remove (fx->queue, msgs->pdata[i], fx->context, on_done_cb, &w);
+      wait_for (fx->context, &w);
+      g_assert_no_error (w.error);
+    }
+  g_assert_cmpuint (count_segments (fx), ==, 1);
+  {
+    g_autoptr(GBytes) gone = mg_queue_read_body (fx->queue, ((MgQueueMessage *) msgs->pdata[0])->id, &error);
+
+    g_assert_null (gone);
+    g_assert_error (error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+  }
+  for (i = 2; i < 4; i++)
+    {
+      Waiter w = { .expected_context = fx->context };
+
+      mg_queue_remove (fx->queue, msgs->pdata[i], fx->context, on_done_cb, &w);
+      wait_for (fx->context, &w);
+      g_assert_no_error (w.error);
+    }
+  fixture_reopen (fx);
+  g_assert_cmpuint (count_segments (fx), ==, 0);
+  g_assert_cmpuint (mg_queue_count (fx->queue), ==, 1);
+  {
+    g_autoptr(GBytes) body = mg_queue_read_body (fx->queue, small_msg->id, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (g_bytes_equal (body, small));
+  }
+}
+
+/* A segment that no row refers to (bodies written before a crash whose
+ * commit never happened) is deleted at open; other files are left alone,
+ * and new segments never reuse its number. */
+static void
+test_orphan_segment_removed (Fixture       *fx,
+                             gconstpointer  data)
+{
+  g_autofree char *orphan = g_build_filename (fx->dir, "bodies", "0000000000000abc", NULL);
+  g_autofree char *other = g_build_filename (fx->dir, "bodies", "README", NULL);
+  g_autofree char *next = g_build_filename (fx->dir, "bodies", "0000000000000abd", NULL);
+  g_autoptr(GBytes) big = make_body (40 * 1024, 40);
+  g_autoptr(MgQueueMessage) msg = make_message (fx->queue, "o@example.com", big);
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (orphan, "half a body", -1, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (other, "not a segment", -1, &error);
+  g_assert_no_error (error);
+
+  fixture_reopen (fx);
+  g_assert_false (g_file_test (orphan, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (other, G_FILE_TEST_EXISTS));
+
+  submit_and_wait (fx, msg);
+  g_assert_true (g_file_test (next, G_FILE_TEST_EXISTS));
+}
+
+/* A queue.db of schema version 1 (bodies only in queue.db) opens: its
+ * messages are still there with their bodies, and new large bodies go to
+ * segments. */
+static void
+test_migrate_v1 (Fixture       *fx,
+                 gconstpointer  data)
+{
+  static const char v1[] =
+    "PRAGMA journal_mode = WAL;"
+    "CREATE TABLE messages (id TEXT PRIMARY KEY, sender TEXT NOT NULL,"
+    "  received_at INTEGER NOT NULL, client_address TEXT, helo TEXT,"
+    "  body_size INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt INTEGER NOT NULL DEFAULT 0, first_failure INTEGER NOT NULL DEFAULT 0,"
+    "  held INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX messages_by_age ON messages (received_at, id);"
+    "CREATE TABLE bodies (msg_id TEXT PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,"
+    "  body BLOB NOT NULL);"
+    "CREATE TABLE rcpts (msg_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,"
+    "  idx INTEGER NOT NULL, address TEXT NOT NULL, state INTEGER NOT NULL DEFAULT 0,"
+    "  last_reply TEXT, PRIMARY KEY (msg_id, idx)) WITHOUT ROWID;"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+    "INSERT INTO messages (id, sender, received_at, body_size) VALUES ('B0000000007', 'old@example.com', 1, 30000);"
+    "INSERT INTO bodies VALUES ('B0000000007', zeroblob(30000));"
+    "INSERT INTO rcpts (msg_id, idx, address) VALUES ('B0000000007', 0, 'r@example.org');"
+    "INSERT INTO meta VALUES ('last_id', '8');"
+    "PRAGMA user_version = 1;";
+  g_autofree char *db_path = g_build_filename (fx->dir, "queue.db", NULL);
+  g_autoptr(GBytes) big = make_body (50 * 1024, 50);
+  g_autoptr(MgQueueMessage) msg = NULL;
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(GBytes) old_body = NULL;
+  g_autoptr(GError) error = NULL;
+  sqlite3 *db = NULL;
+
+  g_clear_pointer (&fx->queue, mg_queue_close);
+  rm_rf (fx->dir);
+  g_assert_cmpint (g_mkdir (fx->dir, 0700), ==, 0);
+  g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, v1, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  fixture_reopen (fx);
+  all = mg_queue_load_all (fx->queue, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, 1);
+  g_assert_cmpstr (((MgQueueMessage *) all->pdata[0])->sender, ==, "old@example.com");
+  old_body = mg_queue_read_body (fx->queue, "B0000000007", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_bytes_get_size (old_body), ==, 30000);
+
+  msg = make_message (fx->queue, "new@example.com", big);
+  submit_and_wait (fx, msg);
+  g_assert_cmpuint (count_segments (fx), ==, 1);
+  fixture_reopen (fx);
+  {
+    g_autoptr(GBytes) body = mg_queue_read_body (fx->queue, msg->id, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (g_bytes_equal (body, big));
+  }
+}
+
 /* R-1.5: ids are unique, increasing, and never reused across restarts,
  * even for ids handed out but never stored. */
 static void
@@ -909,6 +1088,9 @@ main (int    argc,
   ADD ("/queue/update/missing", test_update_missing);
   ADD ("/queue/remove/deletes", test_remove_deletes);
   ADD ("/queue/remove/shares-next-commit", test_remove_shares_next_commit);
+  ADD ("/queue/segments/reclaimed", test_segments_reclaimed);
+  ADD ("/queue/segments/orphan-removed", test_orphan_segment_removed);
+  ADD ("/queue/migrate/v1", test_migrate_v1);
   ADD ("/queue/submit/direct", test_submit_direct);
   ADD ("/queue/submit/direct-declines-when-busy", test_submit_direct_declines_when_busy);
   ADD ("/queue/id/unique-not-reused", test_ids_unique);

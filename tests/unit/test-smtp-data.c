@@ -426,6 +426,83 @@ test_random_noise (void)
     }
 }
 
+/* Bodies of many lines (the bulk path takes whole ordinary lines at once):
+ * fed whole, byte by byte and in random chunks, with and without limits,
+ * the outcome is the same, and a plain body comes out unchanged. */
+static void
+test_bulk_lines_like_bytes (void)
+{
+  static const char *const odd[] = { ".", "..", "\r", "\n", "\0", "\r\r", "x\n", "." };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+
+  for (guint round = 0; round < 400; round++)
+    {
+      g_autoptr(GString) input = g_string_new ("Subject: bulk\r\n\r\n");
+      guint n_lines = (guint) g_rand_int_range (rand, 1, 60);
+      gboolean plain = round % 4 == 0;
+      Sample s = { "bulk", NULL, 0, 0, 0, 0, MG_SMTP_DATA_MORE, ALL, MG_SMTP_DATA_OK, NULL, ANY_SIZE, 0, FALSE };
+      Result whole = { 0 };
+      Result bytes = { 0 };
+      Result chunks = { 0 };
+      g_autofree gsize *cuts = NULL;
+      gsize n_cuts = 0;
+      gsize len;
+
+      for (guint i = 0; i < n_lines; i++)
+        {
+          guint width = (guint) g_rand_int_range (rand, 0, 120);
+
+          if (!plain && g_rand_int_range (rand, 0, 6) == 0)
+            {
+              const char *piece = odd[g_rand_int_range (rand, 0, G_N_ELEMENTS (odd))];
+
+              g_string_append_len (input, piece, *piece == '\0' ? 1 : (gssize) strlen (piece));
+            }
+          for (guint j = 0; j < width; j++)
+            g_string_append_c (input, (char) ('a' + g_rand_int_range (rand, 0, 26)));
+          g_string_append (input, "\r\n");
+        }
+      if (g_rand_boolean (rand))
+        g_string_append (input, ".\r\nQUIT\r\n");
+      len = input->len;
+      s.input = input->str;
+      s.input_len = len;
+      if (!plain && g_rand_boolean (rand))
+        s.max_line_length = (gsize) g_rand_int_range (rand, 40, 130);
+      if (!plain && g_rand_boolean (rand))
+        s.max_size = (gsize) g_rand_int_range (rand, 20, (gint32) len + 20);
+
+      run_chunks (&s, input->str, len, &len, 1, &whole);
+
+      cuts = g_new (gsize, len);
+      for (gsize i = 0; i < len; i++)
+        cuts[i] = i + 1;
+      run_chunks (&s, input->str, len, cuts, len, &bytes);
+      assert_same (&whole, &bytes);
+
+      for (gsize at = 0; at < len; )
+        {
+          gsize step = (gsize) g_rand_int_range (rand, 1, 200);
+
+          at = MIN (len, at + step);
+          cuts[n_cuts++] = at;
+        }
+      run_chunks (&s, input->str, len, cuts, n_cuts, &chunks);
+      assert_same (&whole, &chunks);
+
+      if (plain && whole.status == MG_SMTP_DATA_END)
+        {
+          gsize body_len = (gsize) (strstr (input->str, "\r\n.\r\n") - input->str) + 2;
+
+          g_assert_cmpint (whole.error, ==, MG_SMTP_DATA_OK);
+          g_assert_cmpmem (whole.out->data, whole.out->len, input->str, body_len);
+        }
+      result_clear (&whole);
+      result_clear (&bytes);
+      result_clear (&chunks);
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -437,6 +514,7 @@ main (int    argc,
   g_test_add_func ("/smtp/data/prefilled-buffer", test_prefilled_buffer);
   g_test_add_func ("/smtp/data/random-round-trip", test_random_round_trip);
   g_test_add_func ("/smtp/data/random-noise", test_random_noise);
+  g_test_add_func ("/smtp/data/bulk-lines-like-bytes", test_bulk_lines_like_bytes);
 
   return g_test_run ();
 }
