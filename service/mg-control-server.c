@@ -459,6 +459,20 @@ handle_get_settings (MgDBusControl1        *object,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* ApplySettings' a{ss} as the store takes it (key → value, both owned) */
+static GHashTable *
+settings_from_variant (GVariant *changes)
+{
+  GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GVariantIter iter;
+  const char *key, *value;
+
+  g_variant_iter_init (&iter, changes);
+  while (g_variant_iter_next (&iter, "{&s&s}", &key, &value))
+    g_hash_table_replace (table, g_strdup (key), g_strdup (value));
+  return table;
+}
+
 static gboolean
 handle_apply_settings (MgDBusControl1        *object,
                        GDBusMethodInvocation *invocation,
@@ -466,17 +480,10 @@ handle_apply_settings (MgDBusControl1        *object,
                        gpointer               user_data)
 {
   MgControlServer *self = user_data;
-  g_autoptr(GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal,
-                                                       g_free, g_free);
+  g_autoptr(GHashTable) table = settings_from_variant (changes);
   g_autoptr(GPtrArray) problems = mg_problems_new ();
   g_autoptr(GError) error = NULL;
-  GVariantIter iter;
-  const char *key, *value;
   gboolean ok;
-
-  g_variant_iter_init (&iter, changes);
-  while (g_variant_iter_next (&iter, "{&s&s}", &key, &value))
-    g_hash_table_replace (table, g_strdup (key), g_strdup (value));
 
   ok = mg_config_store_set_settings (mg_daemon_get_store (self->daemon), table,
                                      problems, &error);
@@ -1078,6 +1085,55 @@ change_replace_relay_rule (MgConfigStore *store, GVariant *parameters, GPtrArray
   return mg_config_store_replace_relay_rule (store, position, pattern, allow, problems, error);
 }
 
+/* A setting's problem keeps the key as its field ("delivery.port"), so the
+ * console still finds the widget once the "changes[N]." prefix is gone. */
+static gboolean
+change_apply_settings (MgConfigStore *store, GVariant *parameters, GPtrArray *problems, GError **error)
+{
+  g_autoptr(GVariant) changes = g_variant_get_child_value (parameters, 0);
+  g_autoptr(GHashTable) table = settings_from_variant (changes);
+
+  return mg_config_store_set_settings (store, table, problems, error);
+}
+
+static gboolean
+change_add_route (MgConfigStore *store, GVariant *parameters, GPtrArray *problems, GError **error)
+{
+  const char *domain, *host;
+  guint16 port;
+
+  g_variant_get (parameters, "(&s&sq)", &domain, &host, &port);
+  return mg_config_store_add_route (store, domain, host, port, problems, error);
+}
+
+static gboolean
+change_remove_route (MgConfigStore *store, GVariant *parameters, GPtrArray *problems, GError **error)
+{
+  const char *domain;
+
+  g_variant_get (parameters, "(&s)", &domain);
+  return mg_config_store_remove_route (store, domain, problems, error);
+}
+
+static gboolean
+change_set_route_tls (MgConfigStore *store, GVariant *parameters, GPtrArray *problems, GError **error)
+{
+  const char *domain;
+  gboolean required;
+
+  g_variant_get (parameters, "(&sb)", &domain, &required);
+  return mg_config_store_set_route_tls (store, domain, required, problems, error);
+}
+
+static gboolean
+change_set_route_auth (MgConfigStore *store, GVariant *parameters, GPtrArray *problems, GError **error)
+{
+  const char *domain, *user, *password;
+
+  g_variant_get (parameters, "(&s&s&s)", &domain, &user, &password);
+  return mg_config_store_set_route_auth (store, domain, user, password, problems, error);
+}
+
 typedef struct
 {
   const char *method;
@@ -1085,19 +1141,27 @@ typedef struct
   ChangeFunc  apply;
 } ChangeKind;
 
+/* SetListeners is not a change here: it binds sockets before it stores
+ * (and swaps them after), which a rolled-back transaction cannot undo. */
+
 static const ChangeKind change_kinds[] = {
-  { "AddDomain",          "(sb)",  change_add_domain },
-  { "RemoveDomain",       "(s)",   change_remove_domain },
-  { "SetDomainSharedBox", "(sb)",  change_set_domain_shared_box },
-  { "AddAccount",         "(ss)",  change_add_account },
-  { "RemoveAccount",      "(s)",   change_remove_account },
-  { "SetPassword",        "(ss)",  change_set_password },
-  { "AddAlias",           "(sas)", change_add_alias },
-  { "RemoveAlias",        "(s)",   change_remove_alias },
-  { "AddRelayRule",       "(sbu)", change_add_relay_rule },
-  { "RemoveRelayRule",    "(u)",   change_remove_relay_rule },
-  { "MoveRelayRule",      "(uu)",  change_move_relay_rule },
-  { "ReplaceRelayRule",   "(usb)", change_replace_relay_rule },
+  { "AddDomain",          "(sb)",    change_add_domain },
+  { "RemoveDomain",       "(s)",     change_remove_domain },
+  { "SetDomainSharedBox", "(sb)",    change_set_domain_shared_box },
+  { "AddAccount",         "(ss)",    change_add_account },
+  { "RemoveAccount",      "(s)",     change_remove_account },
+  { "SetPassword",        "(ss)",    change_set_password },
+  { "AddAlias",           "(sas)",   change_add_alias },
+  { "RemoveAlias",        "(s)",     change_remove_alias },
+  { "AddRelayRule",       "(sbu)",   change_add_relay_rule },
+  { "RemoveRelayRule",    "(u)",     change_remove_relay_rule },
+  { "MoveRelayRule",      "(uu)",    change_move_relay_rule },
+  { "ReplaceRelayRule",   "(usb)",   change_replace_relay_rule },
+  { "ApplySettings",      "(a{ss})", change_apply_settings },
+  { "AddRoute",           "(ssq)",   change_add_route },
+  { "RemoveRoute",        "(s)",     change_remove_route },
+  { "SetRouteTls",        "(sb)",    change_set_route_tls },
+  { "SetRouteAuth",       "(sss)",   change_set_route_auth },
 };
 
 /* The kind of change @index, or NULL with @error set (InvalidArgs). */

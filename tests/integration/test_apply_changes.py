@@ -1,5 +1,6 @@
 """ApplyChanges: the console's Apply, several configuration changes in one
-call, all or nothing in one SQLite transaction (issue 5).  Called as a raw
+call, all or nothing in one SQLite transaction (issue 5): the list tabs'
+adds/removes and the Server settings tab's settings with its routes.  Called as a raw
 D-Bus peer on the control socket (mailgatectl has no verb for it)."""
 import unittest
 
@@ -38,7 +39,12 @@ class ApplyChanges(GatewayTestCase):
             "accounts": self.gw.ctl_json("user", "list"),
             "aliases": self.gw.ctl_json("alias", "list"),
             "relay": self.gw.ctl_json("relay", "list"),
+            "settings": self.gw.ctl_json("config", "list"),
+            "routes": self.gw.ctl_json("route", "list"),
         }
+
+    def setting(self, key):
+        return self.gw.ctl("config", "get", key).stdout.strip()
 
     def rcpt(self, address):
         client = self.gw.smtp()
@@ -97,13 +103,61 @@ class ApplyChanges(GatewayTestCase):
         self.assertEqual(self.rcpt("bob@corp.example"), 250)
         self.assertEqual(self.rcpt("info@corp.example"), 250)
 
+    def server_page_changes(self, branch_port):
+        """What the console's Server settings tab sends: its settings, then
+        its routes, in one list."""
+        return [
+            ("ApplySettings", GLib.Variant("(a{ss})", ({"delivery.smarthost": "relay.example.net",
+                                                         "receiver.max_recipients": "50"},))),
+            ("AddRoute", GLib.Variant("(ssq)", ("corp.example", "127.0.0.1", 2526))),
+            ("AddRoute", GLib.Variant("(ssq)", ("branch.example", "127.0.0.1", branch_port))),
+            ("SetRouteTls", GLib.Variant("(sb)", ("corp.example", True))),
+        ]
+
+    def test_settings_and_routes_all_or_nothing(self):
+        """Settings and routes in one ApplyChanges: a bad port in a route
+        keeps the settings from applying too."""
+        self.gw.ctl("route", "add", "old.example", "127.0.0.1", "2527")
+        before = self.state()
+        problems = self.call(self.server_page_changes(0)
+                             + [("RemoveRoute", GLib.Variant("(s)", ("old.example",)))])
+        self.assertEqual(problems, [("invalid-port", "changes[2].route.port", "0")])
+        self.assertEqual(self.state(), before)
+        self.assertNotEqual(self.setting("delivery.smarthost"),
+                            "relay.example.net")
+
+        problems = self.call(self.server_page_changes(2528)
+                             + [("RemoveRoute", GLib.Variant("(s)", ("old.example",)))])
+        self.assertEqual(problems, [])
+        self.assertEqual(self.setting("delivery.smarthost"), "relay.example.net")
+        self.assertEqual(self.setting("receiver.max_recipients"), "50")
+        self.assertEqual([(r["domain"], r["port"]) for r in self.gw.ctl_json("route", "list")],
+                         [("branch.example", 2528), ("corp.example", 2526)])
+        self.assertEqual(self.gw.ctl_json("route", "show", "corp.example")["tls"], "require")
+
+    def test_setting_problem_keeps_its_key(self):
+        """A bad setting inside ApplyChanges is named by its key (the console
+        shows it under that setting's field); the valid route with it is not
+        applied either."""
+        before = self.state()
+        problems = self.call([
+            ("AddRoute", GLib.Variant("(ssq)", ("corp.example", "127.0.0.1", 2526))),
+            ("ApplySettings", GLib.Variant("(a{ss})", ({"delivery.port": "x"},))),
+            ("SetRouteAuth", GLib.Variant("(sss)", ("nowhere.example", "u", "p"))),
+        ])
+        self.assertEqual(sorted(p[:2] for p in problems),
+                         [("not-a-number", "changes[1].delivery.port"),
+                          ("not-found", "changes[2].route.domain")])
+        self.assertEqual(self.state(), before)
+
     def test_unknown_method_refused(self):
         """A list the daemon cannot read is an error, and nothing runs."""
         before = self.state()
         for changes, message in (
                 ([("AddDomain", GLib.Variant("(sb)", ("corp.example", False))),
                   ("DropEverything", GLib.Variant("(s)", ("all",)))], "changes[1]"),
-                ([("AddDomain", GLib.Variant("(s)", ("corp.example",)))], "changes[0]")):
+                ([("AddDomain", GLib.Variant("(s)", ("corp.example",)))], "changes[0]"),
+                ([("SetListeners", GLib.Variant("(as)", (["127.0.0.1:0"],)))], "changes[0]")):
             with self.assertRaises(GLib.Error) as caught:
                 self.call(changes)
             self.assertIn("InvalidArgs", caught.exception.message)
