@@ -636,12 +636,18 @@ detach_source (GSource **slot)
 }
 
 /* Read only while the session wants input and the client reads its
- * replies: pipelined floods cannot grow our buffers without bound. */
+ * replies: pipelined floods cannot grow our buffers without bound.
+ * While its message is committed, a connection goes on reading up to one
+ * chunk of what the client pipelines after the end of DATA (kept for
+ * later): dropping and re-adding the read source for every message cost
+ * two wake-ups of the receiver's own context (GLib signals its eventfd on
+ * every change of the poll set). */
 static void
 conn_update_read (Conn *conn)
 {
   gboolean want = (conn->state == CONN_COMMANDS || conn->state == CONN_DATA ||
-                   conn->state == CONN_HANDSHAKE || conn->state == CONN_PROXY) &&
+                   conn->state == CONN_HANDSHAKE || conn->state == CONN_PROXY ||
+                   (conn->state == CONN_COMMIT && conn->in->len < READ_CHUNK)) &&
                   conn->out->len - conn->out_pos < MAX_OUT_PENDING;
 
   if (want && conn->read_source == NULL)

@@ -212,6 +212,32 @@ class GatewayBasics(GatewayTestCase):
         (mail_from, rcpts, content), = self.hop.wait_for(1)
         self.assertEqual(sorted(rcpts), ["user1@corp.example", "user2@corp.example"])
 
+    def test_commands_sent_while_committing(self):
+        """Commands that arrive while the message is being committed (read
+        and kept by the receiver) are answered after the 250, in order, and
+        a second transaction in them works."""
+        port = self.gw.port()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            f = s.makefile("rb")
+            f.readline()
+            s.sendall(b"HELO client.example.org\r\n")
+            f.readline()
+            s.sendall(b"MAIL FROM:<alice@example.org>\r\nRCPT TO:<user1@corp.example>\r\nDATA\r\n")
+            for _ in range(3):
+                f.readline()
+            s.sendall(b"Subject: first\r\n\r\none\r\n.\r\n")
+            # no wait for the 250: these arrive during (or just after) the commit
+            s.sendall(b"NOOP\r\nMAIL FROM:<bob@example.org>\r\n")
+            s.sendall(b"RCPT TO:<user2@corp.example>\r\nDATA\r\n")
+            codes = [f.readline()[:3] for _ in range(5)]
+            self.assertEqual(codes, [b"250", b"250", b"250", b"250", b"354"])
+            s.sendall(b"Subject: second\r\n\r\ntwo\r\n.\r\nQUIT\r\n")
+            self.assertTrue(f.readline().startswith(b"250 2.0.0"))
+            self.assertTrue(f.readline().startswith(b"221"))
+        got = self.hop.wait_for(2)
+        self.assertEqual(sorted(r for _, rcpts, _ in got for r in rcpts),
+                         ["user1@corp.example", "user2@corp.example"])
+
     def test_smuggling_bare_lf_dot_does_not_end_data(self):
         """R-1.2: "\\n.\\n" inside DATA is not the end: no second message is
         smuggled, and what we forward has no bare LF."""
