@@ -5,9 +5,13 @@
  *
  * The settings on this page are the rows of the `fields` table below (one
  * line each, plus one row in data/ui/mg-server-page.ui); MgPage does the
- * rest.  The routing table (R-3.1) is staged in a GtkListStore: Apply sends
- * the edited settings in one ApplySettings call, then RemoveRoute for every
- * route gone and AddRoute (an upsert) for every route new or changed.
+ * rest.  The routing table (R-3.1) is staged in a GtkListStore, each row
+ * marked with what Apply will do (a removal stays, struck through, until
+ * then).  Apply sends everything in one ApplyChanges list, all or nothing:
+ * the edited settings (ApplySettings), then RemoveRoute for every route
+ * gone or renamed, then AddRoute (an upsert) for every route new or
+ * changed.  Routes are keyed by their domain and the daemon keeps them
+ * sorted by it, so the table has no order to edit (no Move Up / Down).
  *
  * Threading: main thread only.
  */
@@ -23,6 +27,9 @@ enum {
   ROUTE_DOMAIN,
   ROUTE_HOST,
   ROUTE_PORT,
+  ROUTE_LOADED_DOMAIN,          /* the domain as the daemon has it; NULL: new */
+  ROUTE_REMOVED,
+  ROUTE_PENDING,
   N_ROUTE_COLUMNS
 };
 
@@ -126,6 +133,7 @@ on_list_routes_cb (GObject      *source,
     {
       gtk_list_store_insert_with_values (self->routes, NULL, -1,
                                          ROUTE_DOMAIN, domain, ROUTE_HOST, host, ROUTE_PORT, (guint) port,
+                                         ROUTE_LOADED_DOMAIN, domain,
                                          -1);
       g_hash_table_insert (self->loaded_routes, g_strdup (domain),
                            g_strdup_printf ("%s:%u", host, port));
@@ -144,53 +152,109 @@ mg_server_page_reload (MgPage *page)
   mg_dbus_control1_call_list_routes (proxy, cancellable, on_list_routes_cb, page);
 }
 
-/* ---- applying --------------------------------------------------------- */
+/* ---- staged routes ------------------------------------------------------ */
 
-static void
-apply_routes (MgServerPage *self)
+static MgPending
+route_pending (MgServerPage *self,
+               GtkTreeModel *model,
+               GtkTreeIter  *iter)
 {
-  g_autoptr(GHashTable) current = g_hash_table_new (g_str_hash, g_str_equal);
-  GtkTreeModel *model = GTK_TREE_MODEL (self->routes);
-  GHashTableIter hash_iter;
-  const char *domain;
-  GtkTreeIter iter;
-  gboolean valid;
+  g_autofree char *domain = NULL;
+  g_autofree char *host = NULL;
+  g_autofree char *loaded_domain = NULL;
+  g_autofree char *host_port = NULL;
+  gboolean removed;
+  guint port;
 
-  for (valid = gtk_tree_model_get_iter_first (model, &iter); valid;
-       valid = gtk_tree_model_iter_next (model, &iter))
-    {
-      g_autofree char *row_domain = NULL;
-      g_autofree char *host = NULL;
-      g_autofree char *host_port = NULL;
-      guint port;
-      const char *loaded;
-
-      gtk_tree_model_get (model, &iter, ROUTE_DOMAIN, &row_domain, ROUTE_HOST, &host,
-                          ROUTE_PORT, &port, -1);
-      g_hash_table_add (current, (gpointer) g_intern_string (row_domain));
-      host_port = g_strdup_printf ("%s:%u", host, port);
-      loaded = g_hash_table_lookup (self->loaded_routes, row_domain);
-      if (g_strcmp0 (loaded, host_port) != 0)
-        mg_page_apply_call (MG_PAGE (self), "AddRoute", g_variant_new ("(ssq)", row_domain, host, (guint16) port));
-    }
-
-  g_hash_table_iter_init (&hash_iter, self->loaded_routes);
-  while (g_hash_table_iter_next (&hash_iter, (gpointer *) &domain, NULL))
-    if (!g_hash_table_contains (current, g_intern_string (domain)))
-      mg_page_apply_call (MG_PAGE (self), "RemoveRoute", g_variant_new ("(s)", domain));
+  gtk_tree_model_get (model, iter, ROUTE_DOMAIN, &domain, ROUTE_HOST, &host, ROUTE_PORT, &port,
+                      ROUTE_LOADED_DOMAIN, &loaded_domain, ROUTE_REMOVED, &removed, -1);
+  if (removed)
+    return MG_PENDING_REMOVE;
+  if (loaded_domain == NULL)
+    return MG_PENDING_ADD;
+  host_port = g_strdup_printf ("%s:%u", host, port);
+  if (g_strcmp0 (domain, loaded_domain) != 0 ||
+      g_strcmp0 (g_hash_table_lookup (self->loaded_routes, loaded_domain), host_port) != 0)
+    return MG_PENDING_CHANGE;
+  return MG_PENDING_NONE;
 }
 
+/* Refreshes the Pending column; a pending route makes the page dirty (a
+ * clean table does not make it clean: a setting may be edited). */
+static void
+update_routes (MgServerPage *self)
+{
+  GtkTreeModel *model = GTK_TREE_MODEL (self->routes);
+  gboolean dirty = FALSE;
+  GtkTreeIter iter;
+
+  for (gboolean valid = gtk_tree_model_get_iter_first (model, &iter); valid;
+       valid = gtk_tree_model_iter_next (model, &iter))
+    {
+      MgPending pending = route_pending (self, model, &iter);
+
+      gtk_list_store_set (self->routes, &iter, ROUTE_PENDING, mg_pending_to_string (pending), -1);
+      dirty |= pending != MG_PENDING_NONE;
+    }
+  if (dirty)
+    mg_page_set_dirty (MG_PAGE (self), TRUE);
+}
+
+/* ---- applying --------------------------------------------------------- */
+
+/* Removals (of routes gone, and of the old domain of a renamed route)
+ * before additions, so that a domain removed and added again ends added. */
+static void
+collect_routes (MgServerPage *self,
+                MgChanges    *changes)
+{
+  GtkTreeModel *model = GTK_TREE_MODEL (self->routes);
+  GtkTreeIter iter;
+
+  for (int pass = 0; pass < 2; pass++)
+    for (gboolean valid = gtk_tree_model_get_iter_first (model, &iter); valid;
+         valid = gtk_tree_model_iter_next (model, &iter))
+      {
+        MgPending pending = route_pending (self, model, &iter);
+        g_autofree char *domain = NULL;
+        g_autofree char *host = NULL;
+        g_autofree char *loaded_domain = NULL;
+        guint port;
+
+        if (pending == MG_PENDING_NONE)
+          continue;
+        gtk_tree_model_get (model, &iter, ROUTE_DOMAIN, &domain, ROUTE_HOST, &host, ROUTE_PORT, &port,
+                            ROUTE_LOADED_DOMAIN, &loaded_domain, -1);
+        if (pass == 0 && loaded_domain != NULL &&
+            (pending == MG_PENDING_REMOVE || g_strcmp0 (domain, loaded_domain) != 0))
+          mg_changes_add (changes, model, &iter, "RemoveRoute", g_variant_new ("(s)", loaded_domain));
+        else if (pass == 1 && pending != MG_PENDING_REMOVE)
+          mg_changes_add (changes, model, &iter, "AddRoute",
+                          g_variant_new ("(ssq)", domain, host, (guint16) port));
+      }
+}
+
+/* One ApplyChanges call: a refused setting shows under its widget (its
+ * problem's field is the key), a refused route under the table with its
+ * row selected. */
 static void
 mg_server_page_apply (MgPage *page)
 {
   MgServerPage *self = MG_SERVER_PAGE (page);
   g_autoptr(GVariant) settings = g_variant_ref_sink (mg_page_collect_settings (page));
+  g_autoptr(MgChanges) changes = mg_changes_new ();
 
-  mg_page_apply_begin (page);
   if (g_variant_n_children (settings) > 0)
-    mg_page_apply_call (page, "ApplySettings", g_variant_new ("(@a{ss})", settings));
-  apply_routes (self);
-  mg_page_apply_end (page);
+    mg_changes_add (changes, NULL, NULL, "ApplySettings", g_variant_new ("(@a{ss})", settings));
+  collect_routes (self, changes);
+  mg_page_apply_changes (page, g_steal_pointer (&changes));
+}
+
+static void
+mg_server_page_select_row (MgPage      *page,
+                           GtkTreePath *path)
+{
+  mg_list_editor_select (MG_SERVER_PAGE (page)->routes_editor, gtk_tree_path_get_indices (path)[0]);
 }
 
 /* ---- the routing table editor ------------------------------------------ */
@@ -226,7 +290,7 @@ on_route_dialog_response_cb (GtkDialog *dialog,
                           ROUTE_HOST, mg_form_dialog_get_text (form, "host"),
                           ROUTE_PORT, (guint) port,
                           -1);
-      mg_page_set_dirty (MG_PAGE (self), TRUE);
+      update_routes (self);
     }
   g_object_unref (self);
   gtk_widget_destroy (GTK_WIDGET (dialog));
@@ -245,11 +309,15 @@ open_route_dialog (MgServerPage *self,
 
   if (index >= 0)
     {
+      gboolean removed;
       GtkTreeIter iter;
 
-      gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->routes), &iter, NULL, index);
+      if (!gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->routes), &iter, NULL, index))
+        return;
       gtk_tree_model_get (GTK_TREE_MODEL (self->routes), &iter, ROUTE_DOMAIN, &domain,
-                          ROUTE_HOST, &host, ROUTE_PORT, &port, -1);
+                          ROUTE_HOST, &host, ROUTE_PORT, &port, ROUTE_REMOVED, &removed, -1);
+      if (removed)
+        return;                  /* to be removed: Revert brings it back */
     }
   port_text = g_strdup_printf ("%u", port);
 
@@ -279,16 +347,23 @@ on_routes_editor_edit_cb (MgServerPage *self,
   open_route_dialog (self, index);
 }
 
+/* A staged addition goes away; a route the daemon has is marked. */
 static void
 on_routes_editor_remove_cb (MgServerPage *self,
                             int           index)
 {
+  g_autofree char *loaded_domain = NULL;
   GtkTreeIter iter;
 
   if (!gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->routes), &iter, NULL, index))
     return;
-  gtk_list_store_remove (self->routes, &iter);
+  gtk_tree_model_get (GTK_TREE_MODEL (self->routes), &iter, ROUTE_LOADED_DOMAIN, &loaded_domain, -1);
+  if (loaded_domain == NULL)
+    gtk_list_store_remove (self->routes, &iter);
+  else
+    gtk_list_store_set (self->routes, &iter, ROUTE_REMOVED, TRUE, -1);
   mg_page_set_dirty (MG_PAGE (self), TRUE);
+  update_routes (self);
 }
 
 /* ---- object ------------------------------------------------------------ */
@@ -330,6 +405,7 @@ mg_server_page_class_init (MgServerPageClass *klass)
   object_class->finalize = mg_server_page_finalize;
   page_class->reload = mg_server_page_reload;
   page_class->apply = mg_server_page_apply;
+  page_class->select_row = mg_server_page_select_row;
 
   g_type_ensure (MG_TYPE_LIST_EDITOR);
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -347,13 +423,18 @@ mg_server_page_init (MgServerPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->routes = gtk_list_store_new (N_ROUTE_COLUMNS, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_UINT);
+  self->routes = gtk_list_store_new (N_ROUTE_COLUMNS, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_UINT,
+                                     G_TYPE_STRING, G_TYPE_BOOLEAN, G_TYPE_STRING);
   self->loaded_routes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   mg_list_editor_set_model (self->routes_editor, self->routes);
+  /* keyed and sorted by domain: there is no order to change */
   mg_list_editor_set_reorderable (self->routes_editor, FALSE);
+  mg_list_editor_set_editable (self->routes_editor, TRUE);
+  mg_list_editor_set_strikethrough_column (self->routes_editor, ROUTE_REMOVED);
   mg_list_editor_add_column (self->routes_editor, _("Domain"), ROUTE_DOMAIN, FALSE);
   mg_list_editor_add_column (self->routes_editor, _("Host"), ROUTE_HOST, FALSE);
   mg_list_editor_add_column (self->routes_editor, _("Port"), ROUTE_PORT, FALSE);
+  mg_list_editor_add_column (self->routes_editor, _("Pending"), ROUTE_PENDING, FALSE);
 }
 
 MgPage *

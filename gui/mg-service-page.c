@@ -12,6 +12,14 @@
  * autostart switches, the host name, SMTP AUTH and the TLS certificate are
  * schema settings (R-5: service control).
  *
+ * This tab's Apply is two calls, not one ApplyChanges: SetListeners binds
+ * the new sockets before it stores them and swaps them in after, and a
+ * bind is nothing a SQLite transaction can roll back, so the daemon keeps
+ * it out of ApplyChanges.  The settings go first (one ApplySettings, all
+ * or nothing), and the listeners only once they were accepted: a typo in
+ * a setting never rebinds the running receiver.  What is left: a bind that
+ * fails after the settings applied leaves the settings applied.
+ *
  * Threading: main thread only.
  */
 #include "config.h"
@@ -203,18 +211,59 @@ collect_listeners (MgServicePage *self)
   return g_variant_builder_end (&builder);
 }
 
+/* The second step: the listeners, if edited (see the top of the file) */
+static void
+apply_listeners (MgServicePage *self)
+{
+  MgPage *page = MG_PAGE (self);
+
+  if (!self->listeners_changed)
+    {
+      mg_page_apply_done (page, TRUE);
+      return;
+    }
+  mg_page_apply_begin (page);
+  mg_page_apply_call (page, "SetListeners", g_variant_new ("(@as)", collect_listeners (self)));
+  mg_page_apply_end (page);
+}
+
+static void
+on_apply_settings_cb (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(GVariant) problems = NULL;
+  g_autoptr(GError) error = NULL;
+  MgPage *page;
+
+  if (!mg_dbus_control1_call_apply_settings_finish (MG_DBUS_CONTROL1 (source), &problems, result, &error) &&
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;   /* the page is gone: do not touch it */
+
+  page = MG_PAGE (user_data);
+  if (error != NULL)
+    {
+      mg_page_show_error (page, _("Could not apply the changes"), error);
+      mg_page_apply_done (page, FALSE);
+    }
+  else if (!mg_page_show_problems_variant (page, problems))
+    mg_page_apply_done (page, FALSE);
+  else
+    apply_listeners (MG_SERVICE_PAGE (page));
+}
+
 static void
 mg_service_page_apply (MgPage *page)
 {
-  MgServicePage *self = MG_SERVICE_PAGE (page);
   g_autoptr(GVariant) settings = g_variant_ref_sink (mg_page_collect_settings (page));
 
-  mg_page_apply_begin (page);
-  if (g_variant_n_children (settings) > 0)
-    mg_page_apply_call (page, "ApplySettings", g_variant_new ("(@a{ss})", settings));
-  if (self->listeners_changed)
-    mg_page_apply_call (MG_PAGE (self), "SetListeners", g_variant_new ("(@as)", collect_listeners (self)));
-  mg_page_apply_end (page);
+  if (g_variant_n_children (settings) == 0)
+    {
+      apply_listeners (MG_SERVICE_PAGE (page));
+      return;
+    }
+  mg_dbus_control1_call_apply_settings (mg_page_get_proxy (page), settings,
+                                        mg_page_get_cancellable (page), on_apply_settings_cb, page);
 }
 
 /* ---- the listener list ----------------------------------------------------- */

@@ -390,10 +390,14 @@ test_apply_problem_next_to_field (Fixture       *fixture,
 
   mg_fake_control_server_clear_calls (fixture->server);
   gtk_button_clicked (GTK_BUTTON (apply_button));
-  g_assert_true (wait_for_call (fixture, "ApplySettings"));
-  /* One call with exactly the edited setting */
-  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "ApplySettings"), ==,
-                   "ApplySettings({'delivery.smarthost': 'bad host!'},)");
+  g_assert_true (wait_for_call (fixture, "ApplyChanges"));
+  /* One call with exactly the edited setting; its problem comes back as
+   * changes[0].delivery.smarthost and still lands under the entry */
+  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"), ==,
+                   "ApplyChanges([('ApplySettings', <({'delivery.smarthost': 'bad host!'},)>)],)");
+  g_assert_cmpuint (count_calls (fixture, "ApplyChanges"), ==, 1);
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "ApplySettings"));
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "AddRoute"));
   g_assert_true (wait_until (label_visible, problem));
   g_assert_true (g_str_has_prefix (gtk_label_get_text (problem), "delivery.smarthost"));
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (other)));
@@ -437,7 +441,7 @@ test_revert (Fixture       *fixture,
   mg_window_revert (fixture->window);
   g_assert_true (wait_until (entry_has_text, &wait));
   g_assert_false (mg_window_has_unsaved_changes (fixture->window));
-  g_assert_null (mg_fake_control_server_find_call (fixture->server, "ApplySettings"));
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"));
 }
 
 /* ---- routing table: add / remove, staged until Apply ------------------------- */
@@ -471,6 +475,7 @@ test_routes_add_remove (Fixture       *fixture,
   RowsWait rows = { editor, 1 };
   MgFormDialog *dialog;
   g_autofree char *domain = NULL;
+  g_autofree char *pending = NULL;
 
   g_assert_true (wait_until (rows_are, &rows));               /* corp.test from the daemon */
   /* routes have no order: no Move Up / Move Down */
@@ -487,27 +492,122 @@ test_routes_add_remove (Fixture       *fixture,
   g_assert_true (mg_page_get_dirty (page));
   g_assert_null (mg_fake_control_server_find_call (fixture->server, "AddRoute"));   /* staged */
 
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"));   /* staged */
+  pending = row_text (editor, 1, 3);
+  g_assert_cmpstr (pending, ==, "To be added");
+
   mg_window_apply (fixture->window);
-  g_assert_true (wait_for_call (fixture, "AddRoute"));
-  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "AddRoute"), ==,
-                   "AddRoute('branch.test', '127.0.0.1', 2526)");
+  g_assert_true (wait_for_call (fixture, "ApplyChanges"));
+  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"), ==,
+                   "ApplyChanges([('AddRoute', <('branch.test', '127.0.0.1', uint16 2526)>)],)");
   g_assert_true (wait_until (page_clean, page));
   rows.rows = 2;
   g_assert_true (wait_until (rows_are, &rows));
 
-  /* remove the first route (corp.test) */
+  /* remove the first route (corp.test): struck through until Apply */
   domain = row_text (editor, 0, 0);
   g_assert_cmpstr (domain, ==, "corp.test");
   mg_list_editor_select (editor, 0);
   mg_list_editor_activate (editor, "remove");
-  g_assert_cmpint (n_rows (editor), ==, 1);
+  g_assert_cmpint (n_rows (editor), ==, 2);
+  g_assert_true (row_struck (editor, 0));
+  g_clear_pointer (&pending, g_free);
+  pending = row_text (editor, 0, 3);
+  g_assert_cmpstr (pending, ==, "To be removed");
+  mg_fake_control_server_clear_calls (fixture->server);
   mg_window_apply (fixture->window);
-  g_assert_true (wait_for_call (fixture, "RemoveRoute"));
-  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "RemoveRoute"), ==,
-                   "RemoveRoute('corp.test',)");
+  g_assert_true (wait_for_call (fixture, "ApplyChanges"));
+  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"), ==,
+                   "ApplyChanges([('RemoveRoute', <('corp.test',)>)],)");   /* unchanged routes not sent */
   g_assert_true (wait_until (page_clean, page));
-  /* Unchanged routes are not sent again */
-  g_assert_cmpuint (count_calls (fixture, "AddRoute"), ==, 1);
+  rows.rows = 1;
+  g_assert_true (wait_until (rows_are, &rows));
+}
+
+static void
+activate_row (MgListEditor *editor,
+              int           row)
+{
+  GtkTreeView *view = mg_list_editor_get_view (editor);
+  g_autoptr(GtkTreePath) path = gtk_tree_path_new_from_indices (row, -1);
+
+  mg_list_editor_select (editor, row);
+  gtk_tree_view_row_activated (view, path, gtk_tree_view_get_column (view, 0));
+}
+
+/* Settings and routes in one ApplyChanges, all or nothing: a route's bad
+ * port keeps the setting from applying; the problem shows under the table
+ * with the row selected; fixed by Edit…, everything goes in one call.
+ * Renaming a route's domain removes the old one first. */
+static void
+test_settings_and_routes_one_call (Fixture       *fixture,
+                                   gconstpointer  data)
+{
+  MgPage *page = mg_window_get_page (fixture->window, MG_TYPE_SERVER_PAGE);
+  MgListEditor *editor = page_editor (page);
+  GtkLabel *route_problem = mg_page_get_problem_label (page, "route.port");
+  GtkEntry *smarthost = GTK_ENTRY (gtk_label_get_mnemonic_widget (GTK_LABEL (find_label (GTK_WIDGET (page), "Smart host*"))));
+  RowsWait rows = { editor, 1 };
+  MgFormDialog *dialog;
+
+  g_assert_true (wait_until (rows_are, &rows));
+  g_assert_true (wait_until (page_clean, page));
+
+  gtk_entry_set_text (smarthost, "relay.corp.test");
+  mg_list_editor_activate (editor, "add");
+  g_assert_true (wait_until (form_dialog_shown, NULL));
+  dialog = find_form_dialog ();
+  gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "domain"), "branch.test");
+  gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "host"), "127.0.0.1");
+  gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "port"), "not a port");
+  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  mg_list_editor_select (editor, 0);
+
+  mg_fake_control_server_clear_calls (fixture->server);
+  mg_window_apply (fixture->window);
+  g_assert_true (wait_for_call (fixture, "ApplyChanges"));
+  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"), ==,
+                   "ApplyChanges([('ApplySettings', <({'delivery.smarthost': 'relay.corp.test'},)>), "
+                   "('AddRoute', <('branch.test', '127.0.0.1', uint16 0)>)],)");
+  g_assert_true (wait_until (label_visible, route_problem));
+  g_assert_true (g_str_has_prefix (gtk_label_get_text (route_problem), "route.port"));
+  g_assert_cmpint (mg_list_editor_get_selected (editor), ==, 1);    /* the refused route */
+  g_assert_true (wait_until (page_idle, page));
+  g_assert_true (mg_page_get_dirty (page));
+  g_assert_cmpuint (count_calls (fixture, "ApplyChanges"), ==, 1);
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "ApplySettings"));
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "AddRoute"));
+  /* all or nothing: the valid setting of the same Apply is not applied */
+  g_assert_cmpstr (mg_fake_control_server_get_setting (fixture->server, "delivery.smarthost"), ==, "");
+
+  /* Fix the port in place, and rename corp.test's route */
+  activate_row (editor, 1);
+  g_assert_true (wait_until (form_dialog_shown, NULL));
+  dialog = find_form_dialog ();
+  gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "port"), "2526");
+  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+  mg_list_editor_select (editor, 0);
+  mg_list_editor_activate (editor, "edit");
+  g_assert_true (wait_until (form_dialog_shown, NULL));
+  dialog = find_form_dialog ();
+  gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "domain"), "hq.test");
+  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+
+  mg_fake_control_server_clear_calls (fixture->server);
+  mg_window_apply (fixture->window);
+  g_assert_true (wait_for_call (fixture, "ApplyChanges"));
+  g_assert_cmpstr (mg_fake_control_server_find_call (fixture->server, "ApplyChanges"), ==,
+                   "ApplyChanges([('ApplySettings', <({'delivery.smarthost': 'relay.corp.test'},)>), "
+                   "('RemoveRoute', <('corp.test',)>), "
+                   "('AddRoute', <('hq.test', '192.0.2.10', uint16 20025)>), "
+                   "('AddRoute', <('branch.test', '127.0.0.1', uint16 2526)>)],)");
+  g_assert_true (wait_until (page_clean, page));
+  g_assert_cmpuint (count_calls (fixture, "ApplyChanges"), ==, 1);
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (route_problem)));
+  g_assert_cmpstr (mg_fake_control_server_get_setting (fixture->server, "delivery.smarthost"), ==,
+                   "relay.corp.test");
+  rows.rows = 2;
+  g_assert_true (wait_until (rows_are, &rows));
 }
 
 /* ---- relay rules: move up / down ------------------------------------------- */
@@ -578,17 +678,6 @@ test_relay_move (Fixture       *fixture,
                    "ApplyChanges([('MoveRelayRule', <(uint32 2, uint32 1)>)],)");
   g_assert_true (wait_until (page_clean, page));
   g_assert_true (row_is (&wait));
-}
-
-static void
-activate_row (MgListEditor *editor,
-              int           row)
-{
-  GtkTreeView *view = mg_list_editor_get_view (editor);
-  g_autoptr(GtkTreePath) path = gtk_tree_path_new_from_indices (row, -1);
-
-  mg_list_editor_select (editor, row);
-  gtk_tree_view_row_activated (view, path, gtk_tree_view_get_column (view, 0));
 }
 
 /* Edit in place (row activation opens Edit…), remove, add: all staged,
@@ -1268,6 +1357,45 @@ test_listeners_rollback_problem (Fixture       *fixture,
   g_assert_true (mg_page_get_dirty (page));
 }
 
+/* Settings first, listeners only once the settings were accepted: a bad
+ * setting never rebinds the receiver (SetListeners cannot be part of
+ * ApplyChanges) */
+static void
+test_service_settings_before_listeners (Fixture       *fixture,
+                                        gconstpointer  data)
+{
+  MgPage *page = mg_window_get_page (fixture->window, MG_TYPE_SERVICE_PAGE);
+  MgListEditor *editor = page_editor (page);
+  GtkEntry *hostname = GTK_ENTRY (gtk_label_get_mnemonic_widget (GTK_LABEL (find_label (GTK_WIDGET (page), "Host name*"))));
+  GtkLabel *problem = mg_page_get_problem_label (page, "receiver.hostname");
+  RowsWait rows = { editor, 1 };
+  MgFormDialog *dialog;
+
+  g_assert_true (wait_until (rows_are, &rows));
+  g_assert_true (wait_until (page_clean, page));
+  gtk_entry_set_text (hostname, "bad host!");
+  mg_list_editor_activate (editor, "add");
+  g_assert_true (wait_until (form_dialog_shown, NULL));
+  dialog = find_form_dialog ();
+  gtk_entry_set_text (mg_form_dialog_get_entry (dialog, "spec"), "127.0.0.1:2526");
+  gtk_dialog_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
+
+  mg_fake_control_server_clear_calls (fixture->server);
+  mg_window_apply (fixture->window);
+  g_assert_true (wait_for_call (fixture, "ApplySettings"));
+  g_assert_true (wait_until (label_visible, problem));
+  g_assert_true (wait_until (page_idle, page));
+  g_assert_true (mg_page_get_dirty (page));
+  g_assert_null (mg_fake_control_server_find_call (fixture->server, "SetListeners"));
+
+  gtk_entry_set_text (hostname, "mx.corp.test");
+  mg_window_apply (fixture->window);
+  g_assert_true (wait_for_call (fixture, "SetListeners(['127.0.0.1:2525', '127.0.0.1:2526']"));
+  g_assert_true (wait_until (page_clean, page));
+  g_assert_cmpstr (mg_fake_control_server_get_setting (fixture->server, "receiver.hostname"), ==, "mx.corp.test");
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (problem)));
+}
+
 static void
 test_service_tls_setting (Fixture       *fixture,
                           gconstpointer  data)
@@ -1549,6 +1677,8 @@ main (int   argc,
       g_test_add ("/console/server/revert", Fixture, NULL, fixture_set_up, test_revert, fixture_tear_down);
       g_test_add ("/console/server/routes-add-remove", Fixture, NULL, fixture_set_up,
                   test_routes_add_remove, fixture_tear_down);
+      g_test_add ("/console/server/settings-and-routes-one-call", Fixture, NULL, fixture_set_up,
+                  test_settings_and_routes_one_call, fixture_tear_down);
       g_test_add ("/console/domains/staged-apply-problem", Fixture, NULL, fixture_set_up,
                   test_domain_problem, fixture_tear_down);
       g_test_add ("/console/domains/revert", Fixture, NULL, fixture_set_up, test_domain_revert, fixture_tear_down);
@@ -1570,6 +1700,8 @@ main (int   argc,
                   test_accounts_add_import, fixture_tear_down);
       g_test_add ("/console/service/start-stop", Fixture, NULL, fixture_set_up,
                   test_service_start_stop, fixture_tear_down);
+      g_test_add ("/console/service/settings-before-listeners", Fixture, NULL, fixture_set_up,
+                  test_service_settings_before_listeners, fixture_tear_down);
       g_test_add ("/console/service/tls-setting", Fixture, NULL, fixture_set_up,
                   test_service_tls_setting, fixture_tear_down);
       g_test_add ("/console/service/listeners-rollback-problem", Fixture, NULL, fixture_set_up,

@@ -298,7 +298,9 @@ apply_change (MgFakeControlServer *self,
     {
       int index = find_keyed (self->routes, name);
 
-      if (index >= 0)
+      if (index < 0)
+        mg_problems_add (problems, MG_PROBLEM_NOT_FOUND, "route.domain", name);
+      else
         g_ptr_array_remove_index (self->routes, (guint) index);
     }
   else if (g_str_equal (method, "AddRelayRule"))
@@ -379,6 +381,19 @@ restore_list (GPtrArray **list,
   *list = g_ptr_array_ref (saved);
 }
 
+static GHashTable *
+copy_settings (GHashTable *settings)
+{
+  GHashTable *copy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, settings);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_hash_table_insert (copy, g_strdup (key), g_strdup (value));
+  return copy;
+}
+
 /* ApplyChanges: in order, every change tried, problems prefixed with
  * "changes[N]."; any problem restores the model (all or nothing). */
 static void
@@ -391,6 +406,8 @@ apply_changes (MgFakeControlServer *self,
   g_autoptr(GPtrArray) accounts = copy_list (self->accounts);
   g_autoptr(GPtrArray) aliases = copy_list (self->aliases);
   g_autoptr(GPtrArray) rules = copy_list (self->rules);
+  g_autoptr(GPtrArray) routes = copy_list (self->routes);
+  g_autoptr(GHashTable) settings = copy_settings (self->settings);
 
   for (guint i = 0; i < g_variant_n_children (changes); i++)
     {
@@ -414,6 +431,9 @@ apply_changes (MgFakeControlServer *self,
   restore_list (&self->accounts, accounts);
   restore_list (&self->aliases, aliases);
   restore_list (&self->rules, rules);
+  restore_list (&self->routes, routes);
+  g_hash_table_unref (self->settings);
+  self->settings = g_steal_pointer (&settings);
 }
 
 static void
