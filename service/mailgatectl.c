@@ -1003,6 +1003,20 @@ cmd_relay_list (Ctl   *ctl,
   return EXIT_OK;
 }
 
+/* "allow" or "deny" (never translated: it is what one types) */
+static gboolean
+parse_relay_action (const char *text,
+                    gboolean   *allow)
+{
+  if (g_strcmp0 (text, "allow") == 0)
+    *allow = TRUE;
+  else if (g_strcmp0 (text, "deny") == 0)
+    *allow = FALSE;
+  else
+    return FALSE;
+  return TRUE;
+}
+
 static int
 cmd_relay_add (Ctl   *ctl,
                char **args,
@@ -1013,17 +1027,33 @@ cmd_relay_add (Ctl   *ctl,
   guint position = 0;   /* 0: append */
   gboolean allow, ok;
 
-  if (g_strcmp0 (args[1], "allow") == 0)
-    allow = TRUE;
-  else if (g_strcmp0 (args[1], "deny") == 0)
-    allow = FALSE;
-  else
+  if (!parse_relay_action (args[1], &allow))
     return fail_problem (MG_PROBLEM_INVALID_VALUE, "relay.action", args[1]);
   if ((ctl->flags & FLAG_AT) != 0 && !parse_position (ctl->at, &position))
     return fail_problem (MG_PROBLEM_BAD_POSITION, "relay.position", ctl->at);
 
   ok = mg_dbus_control1_call_add_relay_rule_sync (ctl->proxy, args[0], allow, position,
                                                   &problems, NULL, &error);
+  return finish_change (ok, problems, error);
+}
+
+/* The rule keeps its position; its pattern and action are replaced. */
+static int
+cmd_relay_edit (Ctl   *ctl,
+                char **args,
+                guint  n_args)
+{
+  g_autoptr(GVariant) problems = NULL;
+  g_autoptr(GError) error = NULL;
+  guint position;
+  gboolean allow, ok;
+
+  if (!parse_position (args[0], &position))
+    return fail_problem (MG_PROBLEM_BAD_POSITION, "relay.position", args[0]);
+  if (!parse_relay_action (args[2], &allow))
+    return fail_problem (MG_PROBLEM_INVALID_VALUE, "relay.action", args[2]);
+  ok = mg_dbus_control1_call_replace_relay_rule_sync (ctl->proxy, position, args[1], allow,
+                                                      &problems, NULL, &error);
   return finish_change (ok, problems, error);
 }
 
@@ -1834,6 +1864,8 @@ static const Command commands[] = {
     N_("List the relay rules in order") },
   { "relay", "add", 2, 2, FLAG_AT, cmd_relay_add, "relay add PATTERN allow|deny [--at N]",
     N_("Add a relay rule (at the end, or at position N)") },
+  { "relay", "edit", 3, 3, 0, cmd_relay_edit, "relay edit N PATTERN allow|deny",
+    N_("Change the pattern and action of the relay rule at position N") },
   { "relay", "remove", 1, 1, 0, cmd_relay_remove, "relay remove N",
     N_("Remove the relay rule at position N") },
   { "relay", "move", 2, 2, 0, cmd_relay_move, "relay move N M",
