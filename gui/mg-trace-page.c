@@ -86,23 +86,32 @@ render (MgTracePage *self)
   scroll_to_end (self);
 }
 
+/* A string of a TraceLines batch may hold several lines, "\n" between
+ * them (org.mailgate.Control1.xml). */
 static void
 on_proxy_trace_lines_cb (MgTracePage        *self,
-                         const char * const *lines)
+                         const char * const *chunks)
 {
   gboolean paused = gtk_toggle_button_get_active (self->pause_button);
   gboolean shown = FALSE;
 
-  for (guint i = 0; lines[i] != NULL; i++)
+  for (guint i = 0; chunks[i] != NULL; i++)
     {
-      g_queue_push_tail (self->lines, g_strdup (lines[i]));
-      while (self->lines->length > MAX_LINES)
-        g_free (g_queue_pop_head (self->lines));
+      g_auto(GStrv) lines = g_strsplit (chunks[i], "\n", -1);
 
-      if (paused || !line_matches (self, lines[i]))
-        continue;
-      append_to_view (self, lines[i]);
-      shown = TRUE;
+      for (guint j = 0; lines[j] != NULL; j++)
+        {
+          const char *line = lines[j];
+
+          g_queue_push_tail (self->lines, g_strdup (line));
+          while (self->lines->length > MAX_LINES)
+            g_free (g_queue_pop_head (self->lines));
+
+          if (paused || !line_matches (self, line))
+            continue;
+          append_to_view (self, line);
+          shown = TRUE;
+        }
     }
   if (shown)
     scroll_to_end (self);
