@@ -486,7 +486,7 @@ update_test_result (MgRelayPage *self)
   MgRelayDecision decision;
   guint rule = 0;
 
-  subject = g_ascii_strdown (g_strstrip (g_strdup (gtk_entry_get_text (self->test_entry))), -1);
+  subject = g_strstrip (g_ascii_strdown (gtk_entry_get_text (self->test_entry), -1));
   if (*subject == '\0')
     {
       gtk_label_set_text (self->test_result_label, "");
