@@ -738,6 +738,23 @@ test_migrate_v1 (Fixture       *fx,
     g_assert_no_error (error);
     g_assert_true (g_bytes_equal (body, big));
   }
+
+  /* now at the current schema: one b-tree per table, no age index */
+  {
+    sqlite3_stmt *stmt = NULL;
+
+    g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT (SELECT user_version FROM pragma_user_version),"
+                                             " (SELECT count(*) FROM sqlite_master WHERE type = 'index'),"
+                                             " (SELECT count(*) FROM sqlite_master WHERE sql LIKE '%WITHOUT ROWID')",
+                                         -1, &stmt, NULL), ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+    g_assert_cmpint (sqlite3_column_int (stmt, 0), ==, 3);
+    g_assert_cmpint (sqlite3_column_int (stmt, 2), ==, 2);   /* messages, rcpts */
+    g_assert_cmpint (sqlite3_column_int (stmt, 1), ==, 1);   /* meta's key only */
+    sqlite3_finalize (stmt);
+    sqlite3_close (db);
+  }
 }
 
 /* R-1.5: ids are unique, increasing, and never reused across restarts,
