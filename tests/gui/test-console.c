@@ -1509,6 +1509,39 @@ test_trace_filter_pause (Fixture       *fixture,
   g_rmdir (dir);
 }
 
+static gboolean
+trace_has_2_lines (gpointer data)
+{
+  return mg_trace_page_get_n_lines (data) == 2;
+}
+
+/* The daemon sends a batch as a few strings of many lines, "\n" between
+ * them (org.mailgate.Control1.xml): the pane keeps and filters each line. */
+static void
+test_trace_chunk_lines (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  MgTracePage *page = MG_TRACE_PAGE (mg_window_get_page (fixture->window, MG_TYPE_TRACE_PAGE));
+  GtkEntry *filter = GTK_ENTRY (find_child (GTK_WIDGET (page), GTK_TYPE_SEARCH_ENTRY));
+  TraceWait wait = { page, "B0000000006", TRUE };
+  g_autofree char *text = NULL;
+
+  g_assert_true (wait_until (server_subscribed, fixture->server));
+  mg_fake_control_server_emit_trace (fixture->server,
+                                     "[5] RECV <- [HELO a] 192.0.2.5 B0000000005\n"
+                                     "[6] RECV <- [HELO b] 198.51.100.7 B0000000006");
+  g_assert_true (wait_until (trace_has, &wait));
+  g_assert_true (wait_until (trace_has_2_lines, page));
+
+  gtk_entry_set_text (filter, "198.51.100.7");
+  g_signal_emit_by_name (filter, "search-changed");
+  text = trace_text (page);
+  g_assert_null (strstr (text, "B0000000005"));
+  g_assert_nonnull (strstr (text, "[6] RECV <- [HELO b] 198.51.100.7 B0000000006\n"));
+  gtk_entry_set_text (filter, "");
+  g_signal_emit_by_name (filter, "search-changed");
+}
+
 static void
 test_trace_docked_under_every_tab (Fixture       *fixture,
                                    gconstpointer  data)
@@ -1708,6 +1741,8 @@ main (int   argc,
                   test_listeners_rollback_problem, fixture_tear_down);
       g_test_add ("/console/trace/filter-pause-save", Fixture, NULL, fixture_set_up,
                   test_trace_filter_pause, fixture_tear_down);
+      g_test_add ("/console/trace/chunk-lines", Fixture, NULL, fixture_set_up,
+                  test_trace_chunk_lines, fixture_tear_down);
       g_test_add ("/console/trace/docked-under-every-tab", Fixture, NULL, fixture_set_up,
                   test_trace_docked_under_every_tab, fixture_tear_down);
       g_test_add ("/console/close-asks", Fixture, NULL, fixture_set_up, test_close_asks, fixture_tear_down);
