@@ -22,6 +22,7 @@ import json
 import os
 import pwd
 import shutil
+import resource
 import signal
 import smtplib
 import socket
@@ -110,9 +111,15 @@ class Gateway:
 
     # -- life cycle ------------------------------------------------------
 
-    def start(self, listeners=("127.0.0.1:0",), settings=None, autostart=True, debug=False):
+    def start(self, listeners=("127.0.0.1:0",), settings=None, autostart=True, debug=False,
+              file_size_limit=None):
         """Start the daemon with nothing running, configure listeners and
-        settings through the control socket, then start both services."""
+        settings through the control socket, then start both services.
+        file_size_limit: bytes no file of the daemon may grow past
+        (RLIMIT_FSIZE, SIGXFSZ ignored): writes beyond fail with EFBIG, the
+        way they fail with ENOSPC on a full disk."""
+        if file_size_limit is not None:
+            self._file_size_limit = file_size_limit
         env = dict(os.environ)
         env["G_DEBUG"] = "fatal-criticals"
         env.setdefault("XDG_RUNTIME_DIR", self.workdir)
@@ -121,8 +128,15 @@ class Gateway:
         if debug:
             args.append("--debug")
         self._log = open(self.log_path, "ab")
+        limit = getattr(self, "_file_size_limit", None)
+
+        def limit_files():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # inherited across exec
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
         self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env=env)
+                                     stdin=subprocess.DEVNULL, env=env,
+                                     preexec_fn=limit_files if limit is not None else None)
         wait_until(self._answers, timeout=15, what="mailgated control socket")
         if listeners is not None:
             self.ctl("listen", "set", ",".join(listeners))

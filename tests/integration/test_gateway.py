@@ -508,6 +508,39 @@ class Durability(GatewayTestCase):
         self.assertEqual(hop.messages, [])
 
 
+    def test_full_disk_tempfails_and_loses_nothing(self):
+        """A write the disk refuses is a 451 for that message, never a 250
+        or a crash; the daemon goes on with what fits.  The file size limit
+        stands in for a full disk (EFBIG where a disk says ENOSPC); a 7 MB
+        body goes to a body segment, which cannot grow past 6 MB."""
+        hop = self.next_hop()
+        gw = self.gateway(settings={"delivery.retry_interval": 1}, file_size_limit=6 * 1024 * 1024)
+        gw.ctl("domain", "add", "corp.example")
+        gw.ctl("user", "add", "user1@corp.example")
+        gw.ctl("route", "add", "corp.example", "127.0.0.1", str(hop.port))
+        big = BODY + b"x" * 76 + b"\r\n"
+        big = big * (7 * 1024 * 1024 // len(big))
+        client = gw.smtp()
+        code, text = send(client, SENDER, ["user1@corp.example"], big)
+        self.assertEqual(code, 451, text)
+        self.assertIn(b"4.3.0", text)
+        self.assertIn("writing a body segment: File too large", gw.log())
+        code, text = send(client, SENDER, ["user1@corp.example"], BODY)
+        self.assertEqual(code, 250, text)
+        client.quit()
+        (mail_from, rcpts, content), = hop.wait_for(1)
+        self.assertEqual(split_received(content)[1], BODY)
+        wait_until(lambda: gw.status()["queue"] == 0, what="empty queue")
+        time.sleep(0.5)
+        self.assertEqual(len(hop.messages), 1)
+        # a restart finds nothing of the refused message
+        self.assertEqual(gw.stop(), 0)
+        gw.restart()
+        time.sleep(1)
+        self.assertEqual(gw.status()["queue"], 0)
+        self.assertEqual(len(hop.messages), 1)
+
+
 class DebugMode(GatewayTestCase):
 
     def test_debug_prints_configuration_then_trace(self):
