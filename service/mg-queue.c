@@ -113,6 +113,7 @@ struct _MgQueue
   guint64         segment_size;
   guint64         next_segment_id;
   GHashTable     *segment_refs;   /* segment id (guint64*) -> messages (guint) */
+  guint64         spare_segment;  /* a segment nobody refers to, kept for reuse; 0: none */
   GArray         *batch_unrefs;   /* guint64 segment ids removed by this batch */
   guint64         test_segment_budget;   /* bytes left under the test cap; G_MAXUINT64: none */
 
@@ -970,7 +971,24 @@ segment_refs (MgQueue *queue,
   return GPOINTER_TO_UINT (g_hash_table_lookup (queue->segment_refs, &id));
 }
 
-/* Closes the segment being appended to; deleted when nothing refers to it. */
+/* A segment nobody refers to any more: kept as the spare when there is
+ * none (the next segment reuses its file), deleted otherwise. */
+static void
+segment_retire (MgQueue *queue,
+                guint64  id)
+{
+  g_autofree char *path = NULL;
+
+  if (queue->spare_segment == 0)
+    {
+      queue->spare_segment = id;
+      return;
+    }
+  path = segment_path (queue, id);
+  g_unlink (path);
+}
+
+/* Closes the segment being appended to; retired when nothing refers to it. */
 static void
 segment_close_current (MgQueue *queue)
 {
@@ -979,11 +997,7 @@ segment_close_current (MgQueue *queue)
   close (queue->segment_fd);
   queue->segment_fd = -1;
   if (segment_refs (queue, queue->segment_id) == 0)
-    {
-      g_autofree char *path = segment_path (queue, queue->segment_id);
-
-      g_unlink (path);
-    }
+    segment_retire (queue, queue->segment_id);
 }
 
 static gboolean
@@ -998,7 +1012,19 @@ segment_ensure (MgQueue  *queue,
   segment_close_current (queue);
 
   path = segment_path (queue, queue->next_segment_id);
-  fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (queue->spare_segment != 0)
+    {
+      /* Writing over the blocks of a used file costs an fdatasync far
+       * less than growing a new one (bench/: 0.11 against 0.28 ms for
+       * 28 KB here): the spare is renamed to the new segment's id.  The
+       * rename is synced (below) before any row can name the new id. */
+      g_autofree char *spare = segment_path (queue, queue->spare_segment);
+
+      queue->spare_segment = 0;
+      if (rename (spare, path) != 0)
+        g_unlink (spare);
+    }
+  fd = open (path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
     return set_errno_error (error, errno, "queue: creating a body segment");
   if (!sync_segment_dir (queue, error))
@@ -1119,11 +1145,7 @@ segment_account_batch (MgQueue   *queue,
         }
       g_hash_table_remove (queue->segment_refs, &id);
       if (id != queue->segment_id || queue->segment_fd < 0)
-        {
-          g_autofree char *path = segment_path (queue, id);
-
-          g_unlink (path);
-        }
+        segment_retire (queue, id);
     }
   g_array_set_size (queue->batch_unrefs, 0);
 }
@@ -1851,10 +1873,26 @@ mg_queue_read_body (MgQueue     *queue,
       rc = sqlite3_step (stmt);
       if (rc == SQLITE_ROW && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
         {
-          g_autofree char *path = segment_path (queue, (guint64) sqlite3_column_int64 (stmt, 0));
+          gint64 segment = sqlite3_column_int64 (stmt, 0);
+          gint64 offset = sqlite3_column_int64 (stmt, 1);
+          g_autofree char *path = segment_path (queue, (guint64) segment);
 
-          body = segment_read (path, (guint64) sqlite3_column_int64 (stmt, 1),
-                               (gsize) sqlite3_column_int64 (stmt, 2), id, error);
+          body = segment_read (path, (guint64) offset, (gsize) sqlite3_column_int64 (stmt, 2),
+                               id, error);
+          /* A segment is reused once nothing refers to it: if the message
+           * was removed while we read, the bytes may be another's.  Still
+           * there in a fresh snapshot, taken after the read: they are its. */
+          sqlite3_reset (stmt);
+          if (body != NULL &&
+              (sqlite3_step (stmt) != SQLITE_ROW ||
+               sqlite3_column_type (stmt, 0) == SQLITE_NULL ||
+               sqlite3_column_int64 (stmt, 0) != segment ||
+               sqlite3_column_int64 (stmt, 1) != offset))
+            {
+              g_clear_pointer (&body, g_bytes_unref);
+              g_set_error (error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_NOT_FOUND,
+                           "no message %s in the queue", id);
+            }
         }
       else if (rc == SQLITE_ROW && sqlite3_column_type (stmt, 3) != SQLITE_NULL)
         body = g_bytes_new (sqlite3_column_blob (stmt, 3),

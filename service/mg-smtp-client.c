@@ -748,6 +748,34 @@ mg_smtp_client_begin (MgSmtpClient       *self,
   return MG_SMTP_CLIENT_ACTION_READ;
 }
 
+/* How many bytes at @p can go out unchanged: whole lines ending in CRLF
+ * whose next line does not start with a dot, up to the first bare LF or
+ * line that needs stuffing (0: the line at @p does). */
+static gsize
+verbatim_run (MgSmtpClient *self,
+              const char   *p,
+              const char   *end)
+{
+  const char *q = p;
+
+  if (self->at_line_start && *p == '.')
+    return 0;
+  for (;;)
+    {
+      const char *nl = memchr (q, '\n', (gsize) (end - q));
+      gboolean cr;
+
+      if (nl == NULL)
+        return (gsize) (end - p);           /* the line goes on in the next chunk */
+      cr = nl > p ? nl[-1] == '\r' : self->prev_cr;
+      if (!cr)
+        return (gsize) (nl - p);            /* a bare LF: up to it */
+      q = nl + 1;
+      if (q == end || *q == '.')
+        return (gsize) (q - p);             /* a dot line next: stuffed by the caller */
+    }
+}
+
 void
 mg_smtp_client_write_body (MgSmtpClient *self,
                            const char   *data,
@@ -761,8 +789,25 @@ mg_smtp_client_write_body (MgSmtpClient *self,
 
   while (p < end)
     {
-      const char *nl = memchr (p, '\n', end - p);
-      const char *stop = nl != NULL ? nl : end;
+      gsize run = verbatim_run (self, p, end);
+      const char *nl;
+      const char *stop;
+
+      /* Most of a body goes out as it is, many lines in one append
+       * (bench/: a call per line was a tenth of a worker's time at 100 KB) */
+      if (run > 0)
+        {
+          g_string_append_len (out, p, (gssize) run);
+          p += run;
+          self->at_line_start = p[-1] == '\n';
+          self->prev_cr = p[-1] == '\r';
+          if (p == end)
+            break;
+        }
+
+      /* one line that needs a change: a leading dot, or a bare LF */
+      nl = memchr (p, '\n', end - p);
+      stop = nl != NULL ? nl : end;
 
       if (stop > p)
         {

@@ -615,7 +615,7 @@ test_segments_reclaimed (Fixture       *fx,
     }
 
   /* the first segment (messages 0 and 1) is not appended to any more:
-   * it goes with its last message */
+   * with its last message it becomes the spare, kept for reuse */
   for (i = 0; i < 2; i++)
     {
       Waiter w = { .expected_context = fx->context };
@@ -624,13 +624,43 @@ test_segments_reclaimed (Fixture       *fx,
       wait_for (fx->context, &w);
       g_assert_no_error (w.error);
     }
-  g_assert_cmpuint (count_segments (fx), ==, 1);
+  g_assert_cmpuint (count_segments (fx), ==, 2);
   {
     g_autoptr(GBytes) gone = mg_queue_read_body (fx->queue, ((MgQueueMessage *) msgs->pdata[0])->id, &error);
 
     g_assert_null (gone);
     g_assert_error (error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_NOT_FOUND);
     g_clear_error (&error);
+  }
+
+  /* the next segment reuses the spare's file (renamed to the new id): the
+   * bodies still queued are untouched, the new one reads back */
+  {
+    g_autoptr(GBytes) big = make_body (100 * 1024, 39);
+    g_autoptr(MgQueueMessage) m = make_message (fx->queue, "n@example.com", big);
+    g_autofree char *first = g_build_filename (fx->dir, "bodies", "0000000000000001", NULL);
+    g_autofree char *third = g_build_filename (fx->dir, "bodies", "0000000000000003", NULL);
+    g_autoptr(GBytes) back = NULL;
+    Waiter w = { .expected_context = fx->context };
+
+    submit_and_wait (fx, m);
+    g_assert_cmpuint (count_segments (fx), ==, 2);
+    g_assert_false (g_file_test (first, G_FILE_TEST_EXISTS));
+    g_assert_true (g_file_test (third, G_FILE_TEST_EXISTS));
+    back = mg_queue_read_body (fx->queue, m->id, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_bytes_equal (back, big));
+    for (i = 2; i < 4; i++)
+      {
+        MgQueueMessage *old = msgs->pdata[i];
+        g_autoptr(GBytes) body = mg_queue_read_body (fx->queue, old->id, &error);
+
+        g_assert_no_error (error);
+        g_assert_true (g_bytes_equal (body, old->body));
+      }
+    mg_queue_remove (fx->queue, m, fx->context, on_done_cb, &w);
+    wait_for (fx->context, &w);
+    g_assert_no_error (w.error);
   }
   for (i = 2; i < 4; i++)
     {
@@ -640,6 +670,7 @@ test_segments_reclaimed (Fixture       *fx,
       wait_for (fx->context, &w);
       g_assert_no_error (w.error);
     }
+  /* unreferenced segments do not survive a restart */
   fixture_reopen (fx);
   g_assert_cmpuint (count_segments (fx), ==, 0);
   g_assert_cmpuint (mg_queue_count (fx->queue), ==, 1);

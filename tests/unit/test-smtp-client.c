@@ -481,6 +481,48 @@ test_body (gconstpointer data)
     }
 }
 
+/* Random bodies (dots, bare CR and LF, long runs of ordinary lines) cut at
+ * random: the output equals that of feeding one byte at a time, which
+ * takes no fast path, and is a canonical, stuffed body. */
+static void
+test_body_random (void)
+{
+  static const char *const pieces[] = { "abc", "\r\n", "\r\n", "\r\n", ".", "\n", "\r", "x.y",
+                                        "\r\n.", "\r\n..", "\n." };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (5);
+
+  for (guint round = 0; round < 300; round++)
+    {
+      g_autoptr(GString) body = g_string_new (NULL);
+      g_autoptr(GString) one = NULL;
+      g_autoptr(GString) whole = NULL;
+      guint n = (guint) g_rand_int_range (rand, 0, 80);
+      gsize chunk = (gsize) g_rand_int_range (rand, 2, 64);
+
+      for (guint i = 0; i < n; i++)
+        g_string_append (body, pieces[g_rand_int_range (rand, 0, G_N_ELEMENTS (pieces))]);
+
+      one = stuff_body (body->str, 1);
+      whole = stuff_body (body->str, MAX (body->len, 1));
+      g_assert_cmpstr (whole->str, ==, one->str);
+      {
+        g_autoptr(GString) chunked = stuff_body (body->str, chunk);
+
+        g_assert_cmpstr (chunked->str, ==, one->str);
+      }
+      /* no bare LF on the wire, and the end marker only at the end */
+      for (gsize i = 0; i < one->len; i++)
+        if (one->str[i] == '\n')
+          g_assert_true (i > 0 && one->str[i - 1] == '\r');
+      if (!g_str_equal (one->str, ".\r\n"))
+        {
+          g_assert_true (g_str_has_suffix (one->str, "\r\n.\r\n"));
+          g_assert_true (strstr (one->str, "\r\n.\r\n") == one->str + one->len - 5);
+        }
+      g_assert_false (g_str_has_prefix (one->str, ".\r\n") && one->len > 3);
+    }
+}
+
 static void
 test_state_names (void)
 {
@@ -629,6 +671,7 @@ main (int argc, char **argv)
 
       g_test_add_data_func (path, &body_cases[i], test_body);
     }
+  g_test_add_func ("/smtp/client/body-random", test_body_random);
   g_test_add_func ("/smtp/client/state-names", test_state_names);
   g_test_add_func ("/smtp/client/no-reply", test_no_reply);
   g_test_add_func ("/smtp/client/starttls-then-auth-plain", test_starttls_then_auth_plain);
