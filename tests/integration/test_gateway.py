@@ -47,6 +47,19 @@ def send(client, sender, rcpts, body):
     return client.data(body)
 
 
+def open_data(s):
+    """Greeting, HELO, one MAIL/RCPT/DATA exchange (user1) on socket @s;
+    returns its reader, positioned after the 354."""
+    f = s.makefile("rb")
+    f.readline()
+    s.sendall(b"HELO client.example.org\r\n")
+    f.readline()
+    s.sendall(b"MAIL FROM:<alice@example.org>\r\nRCPT TO:<user1@corp.example>\r\nDATA\r\n")
+    for _ in range(3):
+        f.readline()
+    return f
+
+
 class GatewayBasics(GatewayTestCase):
     """The seed's method C: same-name domain + accounts, routed to the internal server."""
 
@@ -218,13 +231,7 @@ class GatewayBasics(GatewayTestCase):
         a second transaction in them works."""
         port = self.gw.port()
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-            f = s.makefile("rb")
-            f.readline()
-            s.sendall(b"HELO client.example.org\r\n")
-            f.readline()
-            s.sendall(b"MAIL FROM:<alice@example.org>\r\nRCPT TO:<user1@corp.example>\r\nDATA\r\n")
-            for _ in range(3):
-                f.readline()
+            f = open_data(s)
             s.sendall(b"Subject: first\r\n\r\none\r\n.\r\n")
             # no wait for the 250: these arrive during (or just after) the commit
             s.sendall(b"NOOP\r\nMAIL FROM:<bob@example.org>\r\n")
@@ -243,13 +250,7 @@ class GatewayBasics(GatewayTestCase):
         smuggled, and what we forward has no bare LF."""
         port = self.gw.port()
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-            f = s.makefile("rb")
-            f.readline()
-            s.sendall(b"HELO client.example.org\r\n")
-            f.readline()
-            s.sendall(b"MAIL FROM:<alice@example.org>\r\nRCPT TO:<user1@corp.example>\r\nDATA\r\n")
-            for _ in range(3):
-                f.readline()
+            f = open_data(s)
             s.sendall(b"Subject: one\r\n\r\nfirst\n.\nMAIL FROM:<evil@example.net>\n"
                       b"RCPT TO:<user2@corp.example>\nDATA\nSubject: smuggled\n\nbad\n.\n"
                       b"tail\r\n.\r\n")
