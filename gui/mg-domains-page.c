@@ -18,6 +18,7 @@
 #include "mg-domains-page.h"
 #include "mg-form-dialog.h"
 #include "mg-list-editor.h"
+#include "mg-staged-list.h"
 
 enum {
   DOMAIN_NAME,
@@ -44,17 +45,26 @@ G_DEFINE_TYPE (MgDomainsPage, mg_domains_page, MG_TYPE_PAGE)
 
 static MgPending
 row_pending (GtkTreeModel *model,
-             GtkTreeIter  *iter)
+             GtkTreeIter  *iter,
+             gpointer      user_data)
 {
   gboolean shared_box, loaded, is_new, removed;
 
   gtk_tree_model_get (model, iter, DOMAIN_SHARED_BOX, &shared_box, DOMAIN_LOADED_SHARED_BOX, &loaded,
                       DOMAIN_NEW, &is_new, DOMAIN_REMOVED, &removed, -1);
-  if (removed)
-    return MG_PENDING_REMOVE;
-  if (is_new)
-    return MG_PENDING_ADD;
-  return shared_box != loaded ? MG_PENDING_CHANGE : MG_PENDING_NONE;
+  return mg_pending_from_flags (removed, is_new, shared_box != loaded);
+}
+
+static void
+show_row (GtkListStore *store,
+          GtkTreeIter  *iter,
+          MgPending     pending,
+          gpointer      user_data)
+{
+  gboolean shared_box;
+
+  gtk_tree_model_get (GTK_TREE_MODEL (store), iter, DOMAIN_SHARED_BOX, &shared_box, -1);
+  gtk_list_store_set (store, iter, DOMAIN_SHARED_BOX_TEXT, shared_box ? _("Shared box") : "", -1);
 }
 
 /* Refreshes the shown columns of every row; the page is dirty while any
@@ -62,24 +72,8 @@ row_pending (GtkTreeModel *model,
 static void
 update_rows (MgDomainsPage *self)
 {
-  GtkTreeModel *model = GTK_TREE_MODEL (self->domains);
-  gboolean dirty = FALSE;
-  GtkTreeIter iter;
-
-  for (gboolean valid = gtk_tree_model_get_iter_first (model, &iter); valid;
-       valid = gtk_tree_model_iter_next (model, &iter))
-    {
-      MgPending pending = row_pending (model, &iter);
-      gboolean shared_box;
-
-      gtk_tree_model_get (model, &iter, DOMAIN_SHARED_BOX, &shared_box, -1);
-      gtk_list_store_set (self->domains, &iter,
-                          DOMAIN_SHARED_BOX_TEXT, shared_box ? _("Shared box") : "",
-                          DOMAIN_PENDING, mg_pending_to_string (pending),
-                          -1);
-      dirty |= pending != MG_PENDING_NONE;
-    }
-  mg_page_set_dirty (MG_PAGE (self), dirty);
+  mg_page_set_dirty (MG_PAGE (self),
+                     mg_staged_list_refresh (self->domains, DOMAIN_PENDING, row_pending, show_row, NULL));
 }
 
 static void
@@ -142,7 +136,7 @@ mg_domains_page_apply (MgPage *page)
         g_autofree char *name = NULL;
         gboolean shared_box;
 
-        if (row_pending (model, &iter) != order[i])
+        if (row_pending (model, &iter, NULL) != order[i])
           continue;
         gtk_tree_model_get (model, &iter, DOMAIN_NAME, &name, DOMAIN_SHARED_BOX, &shared_box, -1);
         if (order[i] == MG_PENDING_REMOVE)
@@ -165,28 +159,22 @@ mg_domains_page_select_row (MgPage      *page,
 /* ---- add / details / remove ---------------------------------------------- */
 
 static void
-on_domain_dialog_response_cb (GtkDialog *dialog,
-                              int        response,
-                              gpointer   user_data)
+on_domain_dialog_accepted_cb (MgPage       *page,
+                              MgFormDialog *dialog,
+                              GtkTreeIter  *unused)
 {
-  g_autoptr(MgDomainsPage) self = user_data;
-  MgFormDialog *form = MG_FORM_DIALOG (dialog);
-  g_autofree char *name = g_strstrip (g_strdup (mg_form_dialog_get_text (form, "name")));
-  GtkTreeIter iter;
+  MgDomainsPage *self = MG_DOMAINS_PAGE (page);
+  g_autofree char *name = g_strstrip (g_strdup (mg_form_dialog_get_text (dialog, "name")));
 
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      /* staged: the daemon validates the name on Apply */
-      gtk_list_store_insert_with_values (self->domains, &iter, -1,
-                                         DOMAIN_NAME, name,
-                                         DOMAIN_SHARED_BOX, mg_form_dialog_get_active (form, "shared-box"),
-                                         DOMAIN_NEW, TRUE,
-                                         -1);
-      update_rows (self);
-      mg_list_editor_select (self->domains_editor,
-                             gtk_tree_model_iter_n_children (GTK_TREE_MODEL (self->domains), NULL) - 1);
-    }
-  gtk_widget_destroy (GTK_WIDGET (dialog));
+  /* staged: the daemon validates the name on Apply */
+  gtk_list_store_insert_with_values (self->domains, NULL, -1,
+                                     DOMAIN_NAME, name,
+                                     DOMAIN_SHARED_BOX, mg_form_dialog_get_active (dialog, "shared-box"),
+                                     DOMAIN_NEW, TRUE,
+                                     -1);
+  update_rows (self);
+  mg_list_editor_select (self->domains_editor,
+                         gtk_tree_model_iter_n_children (GTK_TREE_MODEL (self->domains), NULL) - 1);
 }
 
 static void
@@ -196,37 +184,20 @@ on_domains_editor_add_cb (MgDomainsPage *self)
 
   mg_form_dialog_add_entry (dialog, "name", _("_Domain name:"), NULL);
   mg_form_dialog_add_check (dialog, "shared-box", _("_Shared box (user names are the same in every shared-box domain)"), FALSE);
-  g_signal_connect (dialog, "response", G_CALLBACK (on_domain_dialog_response_cb), g_object_ref (self));
-  gtk_widget_show (GTK_WIDGET (dialog));
+  mg_staged_list_show_dialog (dialog, MG_PAGE (self), NULL, NULL, on_domain_dialog_accepted_cb);
 }
 
 /* The seed's [詳細] (details): the shared-box flag of a domain. */
-typedef struct
-{
-  MgDomainsPage       *self;
-  GtkTreeRowReference *row;
-} DomainEdit;
-
 static void
-on_domain_details_response_cb (GtkDialog *dialog,
-                               int        response,
-                               gpointer   user_data)
+on_domain_details_accepted_cb (MgPage       *page,
+                               MgFormDialog *dialog,
+                               GtkTreeIter  *iter)
 {
-  DomainEdit *edit = user_data;
-  g_autoptr(GtkTreePath) path = gtk_tree_row_reference_get_path (edit->row);
-  GtkTreeIter iter;
+  MgDomainsPage *self = MG_DOMAINS_PAGE (page);
 
-  if (response == GTK_RESPONSE_ACCEPT && path != NULL &&
-      gtk_tree_model_get_iter (GTK_TREE_MODEL (edit->self->domains), &iter, path))
-    {
-      gtk_list_store_set (edit->self->domains, &iter, DOMAIN_SHARED_BOX,
-                          mg_form_dialog_get_active (MG_FORM_DIALOG (dialog), "shared-box"), -1);
-      update_rows (edit->self);
-    }
-  gtk_widget_destroy (GTK_WIDGET (dialog));
-  g_object_unref (edit->self);
-  gtk_tree_row_reference_free (edit->row);
-  g_free (edit);
+  gtk_list_store_set (self->domains, iter, DOMAIN_SHARED_BOX,
+                      mg_form_dialog_get_active (dialog, "shared-box"), -1);
+  update_rows (self);
 }
 
 static void
@@ -235,10 +206,8 @@ on_domains_editor_edit_cb (MgDomainsPage *self,
 {
   g_autofree char *name = NULL;
   g_autofree char *title = NULL;
-  g_autoptr(GtkTreePath) path = NULL;
   gboolean shared_box, removed;
   MgFormDialog *dialog;
-  DomainEdit *edit;
   GtkTreeIter iter;
 
   if (!gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->domains), &iter, NULL, index))
@@ -252,12 +221,7 @@ on_domains_editor_edit_cb (MgDomainsPage *self,
   dialog = mg_form_dialog_new (GTK_WIDGET (self), title, _("_OK"));
   mg_form_dialog_add_check (dialog, "shared-box", _("_Shared box (user names are the same in every shared-box domain)"),
                             shared_box);
-  path = gtk_tree_model_get_path (GTK_TREE_MODEL (self->domains), &iter);
-  edit = g_new0 (DomainEdit, 1);
-  edit->self = g_object_ref (self);
-  edit->row = gtk_tree_row_reference_new (GTK_TREE_MODEL (self->domains), path);
-  g_signal_connect (dialog, "response", G_CALLBACK (on_domain_details_response_cb), edit);
-  gtk_widget_show (GTK_WIDGET (dialog));
+  mg_staged_list_show_dialog (dialog, MG_PAGE (self), self->domains, &iter, on_domain_details_accepted_cb);
 }
 
 /* A staged addition goes away; a domain the daemon has is marked. */
@@ -265,16 +229,13 @@ static void
 on_domains_editor_remove_cb (MgDomainsPage *self,
                              int            index)
 {
-  gboolean is_new;
+  GtkTreeModel *model = GTK_TREE_MODEL (self->domains);
   GtkTreeIter iter;
 
-  if (!gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->domains), &iter, NULL, index))
+  if (!gtk_tree_model_iter_nth_child (model, &iter, NULL, index))
     return;
-  gtk_tree_model_get (GTK_TREE_MODEL (self->domains), &iter, DOMAIN_NEW, &is_new, -1);
-  if (is_new)
-    gtk_list_store_remove (self->domains, &iter);
-  else
-    gtk_list_store_set (self->domains, &iter, DOMAIN_REMOVED, TRUE, -1);
+  mg_staged_list_remove (self->domains, &iter, DOMAIN_REMOVED,
+                         row_pending (model, &iter, NULL) == MG_PENDING_ADD);
   update_rows (self);
 }
 
