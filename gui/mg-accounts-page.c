@@ -26,6 +26,7 @@
 #include "mg-accounts-page.h"
 #include "mg-form-dialog.h"
 #include "mg-list-editor.h"
+#include "mg-staged-list.h"
 
 #define PREVIEW_LINES 8
 
@@ -96,43 +97,38 @@ nth_account (MgAccountsPage *self,
 
 static MgPending
 row_pending (GtkTreeModel *model,
-             GtkTreeIter  *iter)
+             GtkTreeIter  *iter,
+             gpointer      user_data)
 {
   g_autofree char *password = NULL;
   gboolean is_new, removed;
 
   gtk_tree_model_get (model, iter, ACCOUNT_PASSWORD, &password, ACCOUNT_NEW, &is_new,
                       ACCOUNT_REMOVED, &removed, -1);
-  if (removed)
-    return MG_PENDING_REMOVE;
-  if (is_new)
-    return MG_PENDING_ADD;
-  return password != NULL ? MG_PENDING_CHANGE : MG_PENDING_NONE;
+  return mg_pending_from_flags (removed, is_new, password != NULL);
+}
+
+static void
+show_row (GtkListStore *store,
+          GtkTreeIter  *iter,
+          MgPending     pending,
+          gpointer      user_data)
+{
+  g_autofree char *password = NULL;
+  gboolean has_password;
+
+  gtk_tree_model_get (GTK_TREE_MODEL (store), iter, ACCOUNT_PASSWORD, &password,
+                      ACCOUNT_HAS_PASSWORD, &has_password, -1);
+  if (password != NULL)
+    has_password = *password != '\0';
+  gtk_list_store_set (store, iter, ACCOUNT_PASSWORD_TEXT, has_password ? _("Set") : _("None"), -1);
 }
 
 static void
 update_rows (MgAccountsPage *self)
 {
-  GtkTreeModel *model = GTK_TREE_MODEL (self->accounts);
-  gboolean dirty = FALSE;
-  GtkTreeIter iter;
+  gboolean dirty = mg_staged_list_refresh (self->accounts, ACCOUNT_PENDING, row_pending, show_row, NULL);
 
-  for (gboolean valid = gtk_tree_model_get_iter_first (model, &iter); valid;
-       valid = gtk_tree_model_iter_next (model, &iter))
-    {
-      MgPending pending = row_pending (model, &iter);
-      g_autofree char *password = NULL;
-      gboolean has_password;
-
-      gtk_tree_model_get (model, &iter, ACCOUNT_PASSWORD, &password, ACCOUNT_HAS_PASSWORD, &has_password, -1);
-      if (password != NULL)
-        has_password = *password != '\0';
-      gtk_list_store_set (self->accounts, &iter,
-                          ACCOUNT_PASSWORD_TEXT, has_password ? _("Set") : _("None"),
-                          ACCOUNT_PENDING, mg_pending_to_string (pending),
-                          -1);
-      dirty |= pending != MG_PENDING_NONE;
-    }
   mg_page_set_dirty (MG_PAGE (self), dirty);
   /* an import reloads the list: it would drop the staged edits */
   gtk_widget_set_sensitive (self->import_button, !dirty);
@@ -257,7 +253,7 @@ mg_accounts_page_apply (MgPage *page)
         g_autofree char *address = NULL;
         g_autofree char *password = NULL;
 
-        if (row_pending (model, &iter) != order[i])
+        if (row_pending (model, &iter, NULL) != order[i])
           continue;
         gtk_tree_model_get (model, &iter, ACCOUNT_ADDRESS, &address, ACCOUNT_PASSWORD, &password, -1);
         if (order[i] == MG_PENDING_REMOVE)
@@ -285,30 +281,25 @@ mg_accounts_page_select_row (MgPage      *page,
 /* ---- add / set password / remove ---------------------------------------------- */
 
 static void
-on_account_dialog_response_cb (GtkDialog *dialog,
-                               int        response,
-                               gpointer   user_data)
+on_account_dialog_accepted_cb (MgPage       *page,
+                               MgFormDialog *dialog,
+                               GtkTreeIter  *unused)
 {
-  g_autoptr(MgAccountsPage) self = user_data;
-  MgFormDialog *form = MG_FORM_DIALOG (dialog);
-  g_autofree char *address = g_strstrip (g_strdup (mg_form_dialog_get_text (form, "address")));
+  MgAccountsPage *self = MG_ACCOUNTS_PAGE (page);
+  g_autofree char *address = g_strstrip (g_strdup (mg_form_dialog_get_text (dialog, "address")));
   g_autofree char *domain = domain_of (address);
   GtkTreeIter iter;
 
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      gtk_list_store_insert_with_values (self->accounts, &iter, -1,
-                                         ACCOUNT_ADDRESS, address,
-                                         ACCOUNT_DOMAIN, domain,
-                                         ACCOUNT_PASSWORD, mg_form_dialog_get_text (form, "password"),
-                                         ACCOUNT_NEW, TRUE,
-                                         -1);
-      /* the new row is in view, whatever domain was chosen */
-      if (!account_visible (GTK_TREE_MODEL (self->accounts), &iter, self))
-        gtk_combo_box_set_active_id (GTK_COMBO_BOX (self->domain_combo), "");
-      update_rows (self);
-    }
-  gtk_widget_destroy (GTK_WIDGET (dialog));
+  gtk_list_store_insert_with_values (self->accounts, &iter, -1,
+                                     ACCOUNT_ADDRESS, address,
+                                     ACCOUNT_DOMAIN, domain,
+                                     ACCOUNT_PASSWORD, mg_form_dialog_get_text (dialog, "password"),
+                                     ACCOUNT_NEW, TRUE,
+                                     -1);
+  /* the new row is in view, whatever domain was chosen */
+  if (!account_visible (GTK_TREE_MODEL (self->accounts), &iter, self))
+    gtk_combo_box_set_active_id (GTK_COMBO_BOX (self->domain_combo), "");
+  update_rows (self);
 }
 
 static void
@@ -323,37 +314,20 @@ on_accounts_editor_add_cb (MgAccountsPage *self)
   password = mg_form_dialog_add_entry (dialog, "password", _("_Password (optional):"), NULL);
   gtk_entry_set_visibility (password, FALSE);
   gtk_entry_set_input_purpose (password, GTK_INPUT_PURPOSE_PASSWORD);
-  g_signal_connect (dialog, "response", G_CALLBACK (on_account_dialog_response_cb), g_object_ref (self));
-  gtk_widget_show (GTK_WIDGET (dialog));
+  mg_staged_list_show_dialog (dialog, MG_PAGE (self), NULL, NULL, on_account_dialog_accepted_cb);
 }
 
-typedef struct
-{
-  MgAccountsPage      *self;
-  GtkTreeRowReference *row;     /* in the store */
-} PasswordEdit;
-
+/* an empty password removes it (the account then only makes the address valid) */
 static void
-on_password_dialog_response_cb (GtkDialog *dialog,
-                                int        response,
-                                gpointer   user_data)
+on_password_dialog_accepted_cb (MgPage       *page,
+                                MgFormDialog *dialog,
+                                GtkTreeIter  *iter)
 {
-  PasswordEdit *edit = user_data;
-  g_autoptr(GtkTreePath) path = gtk_tree_row_reference_get_path (edit->row);
-  GtkTreeIter iter;
+  MgAccountsPage *self = MG_ACCOUNTS_PAGE (page);
 
-  /* an empty password removes it (the account then only makes the address valid) */
-  if (response == GTK_RESPONSE_ACCEPT && path != NULL &&
-      gtk_tree_model_get_iter (GTK_TREE_MODEL (edit->self->accounts), &iter, path))
-    {
-      gtk_list_store_set (edit->self->accounts, &iter, ACCOUNT_PASSWORD,
-                          mg_form_dialog_get_text (MG_FORM_DIALOG (dialog), "password"), -1);
-      update_rows (edit->self);
-    }
-  gtk_widget_destroy (GTK_WIDGET (dialog));
-  g_object_unref (edit->self);
-  gtk_tree_row_reference_free (edit->row);
-  g_free (edit);
+  gtk_list_store_set (self->accounts, iter, ACCOUNT_PASSWORD,
+                      mg_form_dialog_get_text (dialog, "password"), -1);
+  update_rows (self);
 }
 
 static void
@@ -362,9 +336,7 @@ on_accounts_editor_edit_cb (MgAccountsPage *self,
 {
   g_autofree char *address = NULL;
   g_autofree char *title = NULL;
-  g_autoptr(GtkTreePath) path = NULL;
   MgFormDialog *dialog;
-  PasswordEdit *edit;
   GtkEntry *password;
   GtkTreeIter iter;
   gboolean removed;
@@ -381,12 +353,8 @@ on_accounts_editor_edit_cb (MgAccountsPage *self,
   password = mg_form_dialog_add_entry (dialog, "password", _("New _password (empty: none):"), NULL);
   gtk_entry_set_visibility (password, FALSE);
   gtk_entry_set_input_purpose (password, GTK_INPUT_PURPOSE_PASSWORD);
-  path = gtk_tree_model_get_path (GTK_TREE_MODEL (self->accounts), &iter);
-  edit = g_new0 (PasswordEdit, 1);
-  edit->self = g_object_ref (self);
-  edit->row = gtk_tree_row_reference_new (GTK_TREE_MODEL (self->accounts), path);
-  g_signal_connect (dialog, "response", G_CALLBACK (on_password_dialog_response_cb), edit);
-  gtk_widget_show (GTK_WIDGET (dialog));
+  /* the row in the store: it stays valid whatever the domain filter shows */
+  mg_staged_list_show_dialog (dialog, MG_PAGE (self), self->accounts, &iter, on_password_dialog_accepted_cb);
 }
 
 /* A staged addition goes away; an account the daemon has is marked. */
@@ -394,16 +362,12 @@ static void
 on_accounts_editor_remove_cb (MgAccountsPage *self,
                               int             index)
 {
-  gboolean is_new;
   GtkTreeIter iter;
 
   if (!nth_account (self, index, &iter))
     return;
-  gtk_tree_model_get (GTK_TREE_MODEL (self->accounts), &iter, ACCOUNT_NEW, &is_new, -1);
-  if (is_new)
-    gtk_list_store_remove (self->accounts, &iter);
-  else
-    gtk_list_store_set (self->accounts, &iter, ACCOUNT_REMOVED, TRUE, -1);
+  mg_staged_list_remove (self->accounts, &iter, ACCOUNT_REMOVED,
+                         row_pending (GTK_TREE_MODEL (self->accounts), &iter, NULL) == MG_PENDING_ADD);
   update_rows (self);
 }
 
