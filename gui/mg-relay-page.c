@@ -28,6 +28,7 @@
 #include "mg-list-editor.h"
 #include "mg-policy.h"
 #include "mg-relay-page.h"
+#include "mg-staged-list.h"
 
 enum {
   RULE_POSITION,                /* text: the position after Apply, "" when removed */
@@ -74,19 +75,36 @@ rule_edited (GtkTreeModel *model,
 
 static MgPending
 row_pending (GtkTreeModel *model,
-             GtkTreeIter  *iter)
+             GtkTreeIter  *iter,
+             gpointer      user_data)
 {
   gboolean moved, removed;
+  MgPending pending;
   guint origin;
 
   gtk_tree_model_get (model, iter, RULE_ORIGIN, &origin, RULE_MOVED, &moved, RULE_REMOVED, &removed, -1);
-  if (removed)
-    return MG_PENDING_REMOVE;
-  if (origin == 0)
-    return MG_PENDING_ADD;
-  if (rule_edited (model, iter))
-    return MG_PENDING_CHANGE;
-  return moved ? MG_PENDING_MOVE : MG_PENDING_NONE;
+  pending = mg_pending_from_flags (removed, origin == 0, rule_edited (model, iter));
+  return pending == MG_PENDING_NONE && moved ? MG_PENDING_MOVE : pending;
+}
+
+/* Numbers the rules that stay (@user_data: the last number given). */
+static void
+show_row (GtkListStore *store,
+          GtkTreeIter  *iter,
+          MgPending     pending,
+          gpointer      user_data)
+{
+  guint *position = user_data;
+  g_autofree char *number = NULL;
+  gboolean allow;
+
+  gtk_tree_model_get (GTK_TREE_MODEL (store), iter, RULE_ALLOW, &allow, -1);
+  if (pending != MG_PENDING_REMOVE)
+    number = g_strdup_printf ("%u", ++*position);
+  gtk_list_store_set (store, iter,
+                      RULE_POSITION, number != NULL ? number : "",
+                      RULE_ACTION, allow ? _("Allow") : _("Deny"),
+                      -1);
 }
 
 /* Numbers the rules that stay, refreshes the shown columns; dirty while
@@ -94,29 +112,10 @@ row_pending (GtkTreeModel *model,
 static void
 update_rows (MgRelayPage *self)
 {
-  GtkTreeModel *model = GTK_TREE_MODEL (self->rules);
-  gboolean dirty = FALSE;
   guint position = 0;
-  GtkTreeIter iter;
 
-  for (gboolean valid = gtk_tree_model_get_iter_first (model, &iter); valid;
-       valid = gtk_tree_model_iter_next (model, &iter))
-    {
-      MgPending pending = row_pending (model, &iter);
-      g_autofree char *number = NULL;
-      gboolean allow;
-
-      gtk_tree_model_get (model, &iter, RULE_ALLOW, &allow, -1);
-      if (pending != MG_PENDING_REMOVE)
-        number = g_strdup_printf ("%u", ++position);
-      gtk_list_store_set (self->rules, &iter,
-                          RULE_POSITION, number != NULL ? number : "",
-                          RULE_ACTION, allow ? _("Allow") : _("Deny"),
-                          RULE_PENDING, mg_pending_to_string (pending),
-                          -1);
-      dirty |= pending != MG_PENDING_NONE;
-    }
-  mg_page_set_dirty (MG_PAGE (self), dirty);
+  mg_page_set_dirty (MG_PAGE (self),
+                     mg_staged_list_refresh (self->rules, RULE_PENDING, row_pending, show_row, &position));
   update_test_result (self);
 }
 
@@ -302,32 +301,27 @@ nth_kept_rule (MgRelayPage *self,
 }
 
 static void
-on_rule_dialog_response_cb (GtkDialog *dialog,
-                            int        response,
-                            gpointer   user_data)
+on_rule_dialog_accepted_cb (MgPage       *page,
+                            MgFormDialog *dialog,
+                            GtkTreeIter  *unused)
 {
-  g_autoptr(MgRelayPage) self = user_data;
-  MgFormDialog *form = MG_FORM_DIALOG (dialog);
-  g_autofree char *pattern = g_strstrip (g_strdup (mg_form_dialog_get_text (form, "pattern")));
+  MgRelayPage *self = MG_RELAY_PAGE (page);
+  g_autofree char *pattern = g_strstrip (g_strdup (mg_form_dialog_get_text (dialog, "pattern")));
   g_autoptr(GtkTreePath) path = NULL;
   guint64 position = 0;
   GtkTreeIter before, iter;
 
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      if (!g_ascii_string_to_unsigned (mg_form_dialog_get_text (form, "position"), 10, 0, G_MAXUINT32, &position, NULL))
-        position = 0;
-      if (position > 0 && nth_kept_rule (self, (guint) position, &before))
-        gtk_list_store_insert_before (self->rules, &iter, &before);
-      else
-        gtk_list_store_append (self->rules, &iter);
-      gtk_list_store_set (self->rules, &iter, RULE_PATTERN, pattern,
-                          RULE_ALLOW, mg_form_dialog_get_active (form, "allow"), -1);
-      update_rows (self);
-      path = gtk_tree_model_get_path (GTK_TREE_MODEL (self->rules), &iter);
-      mg_list_editor_select (self->rules_editor, gtk_tree_path_get_indices (path)[0]);
-    }
-  gtk_widget_destroy (GTK_WIDGET (dialog));
+  if (!g_ascii_string_to_unsigned (mg_form_dialog_get_text (dialog, "position"), 10, 0, G_MAXUINT32, &position, NULL))
+    position = 0;
+  if (position > 0 && nth_kept_rule (self, (guint) position, &before))
+    gtk_list_store_insert_before (self->rules, &iter, &before);
+  else
+    gtk_list_store_append (self->rules, &iter);
+  gtk_list_store_set (self->rules, &iter, RULE_PATTERN, pattern,
+                      RULE_ALLOW, mg_form_dialog_get_active (dialog, "allow"), -1);
+  update_rows (self);
+  path = gtk_tree_model_get_path (GTK_TREE_MODEL (self->rules), &iter);
+  mg_list_editor_select (self->rules_editor, gtk_tree_path_get_indices (path)[0]);
 }
 
 static void
@@ -347,38 +341,20 @@ on_rules_editor_add_cb (MgRelayPage *self)
   mg_form_dialog_add_entry (dialog, "pattern", _("_Pattern (IP, network, host or sender):"), NULL);
   mg_form_dialog_add_check (dialog, "allow", _("_Allow relaying (otherwise deny)"), TRUE);
   mg_form_dialog_add_entry (dialog, "position", _("P_osition (0 = at the end):"), position);
-  g_signal_connect (dialog, "response", G_CALLBACK (on_rule_dialog_response_cb), g_object_ref (self));
-  gtk_widget_show (GTK_WIDGET (dialog));
+  mg_staged_list_show_dialog (dialog, MG_PAGE (self), NULL, NULL, on_rule_dialog_accepted_cb);
 }
 
-typedef struct
-{
-  MgRelayPage         *self;
-  GtkTreeRowReference *row;
-} RuleEdit;
-
 static void
-on_edit_dialog_response_cb (GtkDialog *dialog,
-                            int        response,
-                            gpointer   user_data)
+on_edit_dialog_accepted_cb (MgPage       *page,
+                            MgFormDialog *dialog,
+                            GtkTreeIter  *iter)
 {
-  RuleEdit *edit = user_data;
-  MgFormDialog *form = MG_FORM_DIALOG (dialog);
-  g_autofree char *pattern = g_strstrip (g_strdup (mg_form_dialog_get_text (form, "pattern")));
-  g_autoptr(GtkTreePath) path = gtk_tree_row_reference_get_path (edit->row);
-  GtkTreeIter iter;
+  MgRelayPage *self = MG_RELAY_PAGE (page);
+  g_autofree char *pattern = g_strstrip (g_strdup (mg_form_dialog_get_text (dialog, "pattern")));
 
-  if (response == GTK_RESPONSE_ACCEPT && path != NULL &&
-      gtk_tree_model_get_iter (GTK_TREE_MODEL (edit->self->rules), &iter, path))
-    {
-      gtk_list_store_set (edit->self->rules, &iter, RULE_PATTERN, pattern,
-                          RULE_ALLOW, mg_form_dialog_get_active (form, "allow"), -1);
-      update_rows (edit->self);
-    }
-  gtk_widget_destroy (GTK_WIDGET (dialog));
-  g_object_unref (edit->self);
-  gtk_tree_row_reference_free (edit->row);
-  g_free (edit);
+  gtk_list_store_set (self->rules, iter, RULE_PATTERN, pattern,
+                      RULE_ALLOW, mg_form_dialog_get_active (dialog, "allow"), -1);
+  update_rows (self);
 }
 
 /* Edit in place: the pattern and action of a rule; its place stays. */
@@ -387,10 +363,8 @@ on_rules_editor_edit_cb (MgRelayPage *self,
                          int          index)
 {
   g_autofree char *pattern = NULL;
-  g_autoptr(GtkTreePath) path = NULL;
   gboolean allow, removed;
   MgFormDialog *dialog;
-  RuleEdit *edit;
   GtkTreeIter iter;
 
   if (!gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->rules), &iter, NULL, index))
@@ -403,12 +377,7 @@ on_rules_editor_edit_cb (MgRelayPage *self,
   dialog = mg_form_dialog_new (GTK_WIDGET (self), _("Edit Relay Rule"), _("_OK"));
   mg_form_dialog_add_entry (dialog, "pattern", _("_Pattern (IP, network, host or sender):"), pattern);
   mg_form_dialog_add_check (dialog, "allow", _("_Allow relaying (otherwise deny)"), allow);
-  path = gtk_tree_model_get_path (GTK_TREE_MODEL (self->rules), &iter);
-  edit = g_new0 (RuleEdit, 1);
-  edit->self = g_object_ref (self);
-  edit->row = gtk_tree_row_reference_new (GTK_TREE_MODEL (self->rules), path);
-  g_signal_connect (dialog, "response", G_CALLBACK (on_edit_dialog_response_cb), edit);
-  gtk_widget_show (GTK_WIDGET (dialog));
+  mg_staged_list_show_dialog (dialog, MG_PAGE (self), self->rules, &iter, on_edit_dialog_accepted_cb);
 }
 
 /* A staged addition goes away; a rule the daemon has is marked. */
@@ -416,16 +385,13 @@ static void
 on_rules_editor_remove_cb (MgRelayPage *self,
                            int          index)
 {
+  GtkTreeModel *model = GTK_TREE_MODEL (self->rules);
   GtkTreeIter iter;
-  guint origin;
 
-  if (!gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->rules), &iter, NULL, index))
+  if (!gtk_tree_model_iter_nth_child (model, &iter, NULL, index))
     return;
-  gtk_tree_model_get (GTK_TREE_MODEL (self->rules), &iter, RULE_ORIGIN, &origin, -1);
-  if (origin == 0)
-    gtk_list_store_remove (self->rules, &iter);
-  else
-    gtk_list_store_set (self->rules, &iter, RULE_REMOVED, TRUE, -1);
+  mg_staged_list_remove (self->rules, &iter, RULE_REMOVED,
+                         row_pending (model, &iter, NULL) == MG_PENDING_ADD);
   update_rows (self);
 }
 
