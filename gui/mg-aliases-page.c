@@ -19,6 +19,7 @@
 #include "mg-aliases-page.h"
 #include "mg-form-dialog.h"
 #include "mg-list-editor.h"
+#include "mg-staged-list.h"
 
 enum {
   ALIAS_NAME,
@@ -44,7 +45,8 @@ G_DEFINE_TYPE (MgAliasesPage, mg_aliases_page, MG_TYPE_PAGE)
 
 static MgPending
 row_pending (GtkTreeModel *model,
-             GtkTreeIter  *iter)
+             GtkTreeIter  *iter,
+             gpointer      user_data)
 {
   g_autofree char *targets = NULL;
   g_autofree char *loaded = NULL;
@@ -52,36 +54,30 @@ row_pending (GtkTreeModel *model,
 
   gtk_tree_model_get (model, iter, ALIAS_TARGETS, &targets, ALIAS_LOADED_TARGETS, &loaded,
                       ALIAS_REMOVED, &removed, -1);
-  if (removed)
-    return MG_PENDING_REMOVE;
-  if (loaded == NULL)
-    return MG_PENDING_ADD;
-  return g_strcmp0 (targets, loaded) != 0 ? MG_PENDING_CHANGE : MG_PENDING_NONE;
+  return mg_pending_from_flags (removed, loaded == NULL, g_strcmp0 (targets, loaded) != 0);
+}
+
+static void
+show_row (GtkListStore *store,
+          GtkTreeIter  *iter,
+          MgPending     pending,
+          gpointer      user_data)
+{
+  g_autofree char *alias = NULL;
+  g_autofree char *note = NULL;
+
+  gtk_tree_model_get (GTK_TREE_MODEL (store), iter, ALIAS_NAME, &alias, -1);
+  if (g_str_has_prefix (alias, "*@"))
+    note = g_markup_printf_escaped ("<span foreground=\"#c01c28\" weight=\"bold\">%s</span>",
+                                    _("Insecure: accepts every address of the domain"));
+  gtk_list_store_set (store, iter, ALIAS_NOTE, note, -1);
 }
 
 static void
 update_rows (MgAliasesPage *self)
 {
-  GtkTreeModel *model = GTK_TREE_MODEL (self->aliases);
-  gboolean dirty = FALSE;
-  GtkTreeIter iter;
-
-  for (gboolean valid = gtk_tree_model_get_iter_first (model, &iter); valid;
-       valid = gtk_tree_model_iter_next (model, &iter))
-    {
-      MgPending pending = row_pending (model, &iter);
-      g_autofree char *alias = NULL;
-      g_autofree char *note = NULL;
-
-      gtk_tree_model_get (model, &iter, ALIAS_NAME, &alias, -1);
-      if (g_str_has_prefix (alias, "*@"))
-        note = g_markup_printf_escaped ("<span foreground=\"#c01c28\" weight=\"bold\">%s</span>",
-                                        _("Insecure: accepts every address of the domain"));
-      gtk_list_store_set (self->aliases, &iter, ALIAS_NOTE, note,
-                          ALIAS_PENDING, mg_pending_to_string (pending), -1);
-      dirty |= pending != MG_PENDING_NONE;
-    }
-  mg_page_set_dirty (MG_PAGE (self), dirty);
+  mg_page_set_dirty (MG_PAGE (self),
+                     mg_staged_list_refresh (self->aliases, ALIAS_PENDING, row_pending, show_row, NULL));
 }
 
 static void
@@ -154,7 +150,7 @@ mg_aliases_page_apply (MgPage *page)
     for (gboolean valid = gtk_tree_model_get_iter_first (model, &iter); valid;
          valid = gtk_tree_model_iter_next (model, &iter))
       {
-        MgPending pending = row_pending (model, &iter);
+        MgPending pending = row_pending (model, &iter, NULL);
         g_autofree char *alias = NULL;
         g_autofree char *targets = NULL;
 
@@ -197,26 +193,20 @@ find_alias (MgAliasesPage *self,
   return FALSE;
 }
 
+/* Also for Edit: the alias that is listed is edited (AddAlias replaces it). */
 static void
-on_alias_dialog_response_cb (GtkDialog *dialog,
-                             int        response,
-                             gpointer   user_data)
+on_alias_dialog_accepted_cb (MgPage       *page,
+                             MgFormDialog *dialog,
+                             GtkTreeIter  *unused)
 {
-  g_autoptr(MgAliasesPage) self = user_data;
-  MgFormDialog *form = MG_FORM_DIALOG (dialog);
-  g_autofree char *alias = g_strstrip (g_strdup (mg_form_dialog_get_text (form, "alias")));
-  const char *targets = mg_form_dialog_get_text (form, "targets");
+  MgAliasesPage *self = MG_ALIASES_PAGE (page);
+  g_autofree char *alias = g_strstrip (g_strdup (mg_form_dialog_get_text (dialog, "alias")));
   GtkTreeIter iter;
 
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      /* an alias that is listed is edited (AddAlias replaces it) */
-      if (!find_alias (self, alias, &iter))
-        gtk_list_store_insert_with_values (self->aliases, &iter, -1, ALIAS_NAME, alias, -1);
-      gtk_list_store_set (self->aliases, &iter, ALIAS_TARGETS, targets, -1);
-      update_rows (self);
-    }
-  gtk_widget_destroy (GTK_WIDGET (dialog));
+  if (!find_alias (self, alias, &iter))
+    gtk_list_store_insert_with_values (self->aliases, &iter, -1, ALIAS_NAME, alias, -1);
+  gtk_list_store_set (self->aliases, &iter, ALIAS_TARGETS, mg_form_dialog_get_text (dialog, "targets"), -1);
+  update_rows (self);
 }
 
 static void
@@ -240,8 +230,7 @@ open_alias_dialog (MgAliasesPage *self,
   gtk_widget_set_sensitive (GTK_WIDGET (mg_form_dialog_add_entry (dialog, "alias", _("_Alias:"), alias)),
                             index < 0);
   mg_form_dialog_add_entry (dialog, "targets", _("_Real addresses (comma-separated):"), targets);
-  g_signal_connect (dialog, "response", G_CALLBACK (on_alias_dialog_response_cb), g_object_ref (self));
-  gtk_widget_show (GTK_WIDGET (dialog));
+  mg_staged_list_show_dialog (dialog, MG_PAGE (self), NULL, NULL, on_alias_dialog_accepted_cb);
 }
 
 static void
@@ -262,16 +251,13 @@ static void
 on_aliases_editor_remove_cb (MgAliasesPage *self,
                              int            index)
 {
-  g_autofree char *loaded = NULL;
+  GtkTreeModel *model = GTK_TREE_MODEL (self->aliases);
   GtkTreeIter iter;
 
-  if (!gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->aliases), &iter, NULL, index))
+  if (!gtk_tree_model_iter_nth_child (model, &iter, NULL, index))
     return;
-  gtk_tree_model_get (GTK_TREE_MODEL (self->aliases), &iter, ALIAS_LOADED_TARGETS, &loaded, -1);
-  if (loaded == NULL)
-    gtk_list_store_remove (self->aliases, &iter);
-  else
-    gtk_list_store_set (self->aliases, &iter, ALIAS_REMOVED, TRUE, -1);
+  mg_staged_list_remove (self->aliases, &iter, ALIAS_REMOVED,
+                         row_pending (model, &iter, NULL) == MG_PENDING_ADD);
   update_rows (self);
 }
 
