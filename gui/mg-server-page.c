@@ -22,6 +22,7 @@
 #include "mg-form-dialog.h"
 #include "mg-list-editor.h"
 #include "mg-server-page.h"
+#include "mg-staged-list.h"
 
 enum {
   ROUTE_DOMAIN,
@@ -155,10 +156,11 @@ mg_server_page_reload (MgPage *page)
 /* ---- staged routes ------------------------------------------------------ */
 
 static MgPending
-route_pending (MgServerPage *self,
-               GtkTreeModel *model,
-               GtkTreeIter  *iter)
+route_pending (GtkTreeModel *model,
+               GtkTreeIter  *iter,
+               gpointer      user_data)
 {
+  MgServerPage *self = user_data;
   g_autofree char *domain = NULL;
   g_autofree char *host = NULL;
   g_autofree char *loaded_domain = NULL;
@@ -184,19 +186,7 @@ route_pending (MgServerPage *self,
 static void
 update_routes (MgServerPage *self)
 {
-  GtkTreeModel *model = GTK_TREE_MODEL (self->routes);
-  gboolean dirty = FALSE;
-  GtkTreeIter iter;
-
-  for (gboolean valid = gtk_tree_model_get_iter_first (model, &iter); valid;
-       valid = gtk_tree_model_iter_next (model, &iter))
-    {
-      MgPending pending = route_pending (self, model, &iter);
-
-      gtk_list_store_set (self->routes, &iter, ROUTE_PENDING, mg_pending_to_string (pending), -1);
-      dirty |= pending != MG_PENDING_NONE;
-    }
-  if (dirty)
+  if (mg_staged_list_refresh (self->routes, ROUTE_PENDING, route_pending, NULL, self))
     mg_page_set_dirty (MG_PAGE (self), TRUE);
 }
 
@@ -215,7 +205,7 @@ collect_routes (MgServerPage *self,
     for (gboolean valid = gtk_tree_model_get_iter_first (model, &iter); valid;
          valid = gtk_tree_model_iter_next (model, &iter))
       {
-        MgPending pending = route_pending (self, model, &iter);
+        MgPending pending = route_pending (model, &iter, self);
         g_autofree char *domain = NULL;
         g_autofree char *host = NULL;
         g_autofree char *loaded_domain = NULL;
@@ -259,41 +249,29 @@ mg_server_page_select_row (MgPage      *page,
 
 /* ---- the routing table editor ------------------------------------------ */
 
-typedef struct
-{
-  MgServerPage *self;
-  int           index;          /* -1: a new route */
-} RouteEdit;
-
+/* A port that is not a number is staged as 0: the daemon names it. */
 static void
-on_route_dialog_response_cb (GtkDialog *dialog,
-                             int        response,
-                             gpointer   user_data)
+on_route_dialog_accepted_cb (MgPage       *page,
+                             MgFormDialog *dialog,
+                             GtkTreeIter  *iter)
 {
-  g_autofree RouteEdit *edit = user_data;
-  MgFormDialog *form = MG_FORM_DIALOG (dialog);
-  MgServerPage *self = edit->self;
+  MgServerPage *self = MG_SERVER_PAGE (page);
   guint64 port = 25;
-  GtkTreeIter iter;
+  GtkTreeIter added;
 
-  if (response == GTK_RESPONSE_ACCEPT)
+  if (!g_ascii_string_to_unsigned (mg_form_dialog_get_text (dialog, "port"), 10, 0, 65535, &port, NULL))
+    port = 0;
+  if (iter == NULL)
     {
-      /* A port that is not a number is staged as 0: the daemon names it */
-      if (!g_ascii_string_to_unsigned (mg_form_dialog_get_text (form, "port"), 10, 0, 65535, &port, NULL))
-        port = 0;
-      if (edit->index < 0)
-        gtk_list_store_append (self->routes, &iter);
-      else
-        gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->routes), &iter, NULL, edit->index);
-      gtk_list_store_set (self->routes, &iter,
-                          ROUTE_DOMAIN, mg_form_dialog_get_text (form, "domain"),
-                          ROUTE_HOST, mg_form_dialog_get_text (form, "host"),
-                          ROUTE_PORT, (guint) port,
-                          -1);
-      update_routes (self);
+      gtk_list_store_append (self->routes, &added);
+      iter = &added;
     }
-  g_object_unref (self);
-  gtk_widget_destroy (GTK_WIDGET (dialog));
+  gtk_list_store_set (self->routes, iter,
+                      ROUTE_DOMAIN, mg_form_dialog_get_text (dialog, "domain"),
+                      ROUTE_HOST, mg_form_dialog_get_text (dialog, "host"),
+                      ROUTE_PORT, (guint) port,
+                      -1);
+  update_routes (self);
 }
 
 static void
@@ -304,13 +282,12 @@ open_route_dialog (MgServerPage *self,
   g_autofree char *host = NULL;
   g_autofree char *port_text = NULL;
   MgFormDialog *dialog;
-  RouteEdit *edit;
+  GtkTreeIter iter;
   guint port = 25;
 
   if (index >= 0)
     {
       gboolean removed;
-      GtkTreeIter iter;
 
       if (!gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->routes), &iter, NULL, index))
         return;
@@ -326,12 +303,8 @@ open_route_dialog (MgServerPage *self,
   mg_form_dialog_add_entry (dialog, "domain", _("_Domain:"), domain);
   mg_form_dialog_add_entry (dialog, "host", _("_Host:"), host);
   mg_form_dialog_add_entry (dialog, "port", _("_Port:"), port_text);
-
-  edit = g_new0 (RouteEdit, 1);
-  edit->self = g_object_ref (self);
-  edit->index = index;
-  g_signal_connect (dialog, "response", G_CALLBACK (on_route_dialog_response_cb), edit);
-  gtk_widget_show (GTK_WIDGET (dialog));
+  mg_staged_list_show_dialog (dialog, MG_PAGE (self), self->routes, index < 0 ? NULL : &iter,
+                              on_route_dialog_accepted_cb);
 }
 
 static void
@@ -352,16 +325,13 @@ static void
 on_routes_editor_remove_cb (MgServerPage *self,
                             int           index)
 {
-  g_autofree char *loaded_domain = NULL;
+  GtkTreeModel *model = GTK_TREE_MODEL (self->routes);
   GtkTreeIter iter;
 
-  if (!gtk_tree_model_iter_nth_child (GTK_TREE_MODEL (self->routes), &iter, NULL, index))
+  if (!gtk_tree_model_iter_nth_child (model, &iter, NULL, index))
     return;
-  gtk_tree_model_get (GTK_TREE_MODEL (self->routes), &iter, ROUTE_LOADED_DOMAIN, &loaded_domain, -1);
-  if (loaded_domain == NULL)
-    gtk_list_store_remove (self->routes, &iter);
-  else
-    gtk_list_store_set (self->routes, &iter, ROUTE_REMOVED, TRUE, -1);
+  mg_staged_list_remove (self->routes, &iter, ROUTE_REMOVED,
+                         route_pending (model, &iter, self) == MG_PENDING_ADD);
   mg_page_set_dirty (MG_PAGE (self), TRUE);
   update_routes (self);
 }
