@@ -163,13 +163,6 @@ mg_aliases_page_apply (MgPage *page)
   mg_page_apply_changes (page, g_steal_pointer (&changes));
 }
 
-static void
-mg_aliases_page_select_row (MgPage      *page,
-                            GtkTreePath *path)
-{
-  mg_list_editor_select (MG_ALIASES_PAGE (page)->aliases_editor, gtk_tree_path_get_indices (path)[0]);
-}
-
 /* ---- add / edit / remove --------------------------------------------------- */
 
 /* The row of @alias that is not to be removed, if any. */
@@ -268,6 +261,7 @@ mg_aliases_page_constructed (GObject *object)
 
   G_OBJECT_CLASS (mg_aliases_page_parent_class)->constructed (object);
 
+  mg_page_set_list_editor (MG_PAGE (self), self->aliases_editor);
   mg_page_add_field (MG_PAGE (self), "alias", GTK_WIDGET (self->aliases_editor));
   mg_page_add_field (MG_PAGE (self), "targets", GTK_WIDGET (self->aliases_editor));
   mg_page_reload (MG_PAGE (self));
@@ -290,7 +284,6 @@ mg_aliases_page_class_init (MgAliasesPageClass *klass)
   object_class->finalize = mg_aliases_page_finalize;
   MG_PAGE_CLASS (klass)->reload = mg_aliases_page_reload;
   MG_PAGE_CLASS (klass)->apply = mg_aliases_page_apply;
-  MG_PAGE_CLASS (klass)->select_row = mg_aliases_page_select_row;
 
   g_type_ensure (MG_TYPE_LIST_EDITOR);
   gtk_widget_class_set_template_from_resource (widget_class,

@@ -149,13 +149,6 @@ mg_domains_page_apply (MgPage *page)
   mg_page_apply_changes (page, g_steal_pointer (&changes));
 }
 
-static void
-mg_domains_page_select_row (MgPage      *page,
-                            GtkTreePath *path)
-{
-  mg_list_editor_select (MG_DOMAINS_PAGE (page)->domains_editor, gtk_tree_path_get_indices (path)[0]);
-}
-
 /* ---- add / details / remove ---------------------------------------------- */
 
 static void
@@ -246,6 +239,7 @@ mg_domains_page_constructed (GObject *object)
 
   G_OBJECT_CLASS (mg_domains_page_parent_class)->constructed (object);
 
+  mg_page_set_list_editor (MG_PAGE (self), self->domains_editor);
   mg_page_add_field (MG_PAGE (self), "domain", GTK_WIDGET (self->domains_editor));
   mg_page_reload (MG_PAGE (self));
 }
@@ -267,7 +261,6 @@ mg_domains_page_class_init (MgDomainsPageClass *klass)
   object_class->finalize = mg_domains_page_finalize;
   MG_PAGE_CLASS (klass)->reload = mg_domains_page_reload;
   MG_PAGE_CLASS (klass)->apply = mg_domains_page_apply;
-  MG_PAGE_CLASS (klass)->select_row = mg_domains_page_select_row;
 
   g_type_ensure (MG_TYPE_LIST_EDITOR);
   gtk_widget_class_set_template_from_resource (widget_class,

@@ -20,6 +20,7 @@
 
 #include <glib/gi18n.h>
 
+#include "mg-list-editor.h"
 #include "mg-page.h"
 #include "mg-problem.h"
 #include "mg-settings.h"
@@ -52,6 +53,7 @@ typedef struct
   guint           apply_pending;  /* calls of the running staged apply */
   gboolean        apply_failed;
   MgChanges      *changes;        /* the ApplyChanges list awaiting its answer */
+  MgListEditor   *list_editor;    /* unowned: shows the changes' rows */
 } MgPagePrivate;
 
 G_DEFINE_TYPE_WITH_PRIVATE (MgPage, mg_page, GTK_TYPE_BOX)
@@ -507,12 +509,35 @@ select_change_row (MgPage *self,
   GtkTreeRowReference *row;
   g_autoptr(GtkTreePath) path = NULL;
 
-  if (priv->changes == NULL || MG_PAGE_GET_CLASS (self)->select_row == NULL)
+  if (priv->changes == NULL)
     return;
   row = mg_changes_get_row (priv->changes, index);
   if (row == NULL || (path = gtk_tree_row_reference_get_path (row)) == NULL)
     return;
-  MG_PAGE_GET_CLASS (self)->select_row (self, path);
+  if (MG_PAGE_GET_CLASS (self)->select_row != NULL)
+    MG_PAGE_GET_CLASS (self)->select_row (self, path);
+  else if (priv->list_editor != NULL)
+    mg_list_editor_select (priv->list_editor, gtk_tree_path_get_indices (path)[0]);
+}
+
+/**
+ * mg_page_set_list_editor:
+ * @editor: (transfer none): a child of the page that shows the rows of the
+ *   model given to mg_changes_add(), in the same order
+ *
+ * A refused change's row is then selected in @editor, for a page without
+ * its own select_row (one whose list shows its rows unfiltered).
+ */
+void
+mg_page_set_list_editor (MgPage       *self,
+                         MgListEditor *editor)
+{
+  MgPagePrivate *priv = mg_page_get_instance_private (self);
+
+  g_return_if_fail (MG_IS_PAGE (self));
+  g_return_if_fail (MG_IS_LIST_EDITOR (editor));
+
+  priv->list_editor = editor;
 }
 
 /**

@@ -20,6 +20,7 @@
 #include <gtk/gtk.h>
 
 #include "mg-control-client.h"
+#include "mg-list-editor.h"
 
 G_BEGIN_DECLS
 
@@ -35,7 +36,8 @@ struct _MgPageClass
   /* widgets → daemon; calls mg_page_apply_done() when finished */
   void (*apply)  (MgPage *self);
   /* optional: the daemon refused the change staged from the row at @path
-   * (of the model given to mg_changes_add()); show which row it is */
+   * (of the model given to mg_changes_add()); show which row it is
+   * (default: select it in the page's list editor, if it has one) */
   void (*select_row) (MgPage *self, GtkTreePath *path);
 };
 
@@ -85,6 +87,8 @@ void            mg_page_apply              (MgPage       *self);
 void            mg_page_apply_done         (MgPage       *self,
                                             gboolean      success);
 
+void            mg_page_set_list_editor    (MgPage       *self,
+                                            MgListEditor *editor);
 void            mg_page_add_field          (MgPage       *self,
                                             const char   *field,
                                             GtkWidget    *widget);

@@ -270,13 +270,6 @@ mg_relay_page_apply (MgPage *page)
   mg_page_apply_changes (page, g_steal_pointer (&changes));
 }
 
-static void
-mg_relay_page_select_row (MgPage      *page,
-                          GtkTreePath *path)
-{
-  mg_list_editor_select (MG_RELAY_PAGE (page)->rules_editor, gtk_tree_path_get_indices (path)[0]);
-}
-
 /* ---- add / edit / remove / move ------------------------------------------ */
 
 /* The row that will be rule @position (1-based), or FALSE past the end. */
@@ -498,6 +491,7 @@ mg_relay_page_constructed (GObject *object)
 
   G_OBJECT_CLASS (mg_relay_page_parent_class)->constructed (object);
 
+  mg_page_set_list_editor (MG_PAGE (self), self->rules_editor);
   mg_page_add_field (MG_PAGE (self), "relay.pattern", GTK_WIDGET (self->rules_editor));
   mg_page_add_field (MG_PAGE (self), "relay.position", GTK_WIDGET (self->rules_editor));
   mg_page_reload (MG_PAGE (self));
@@ -520,7 +514,6 @@ mg_relay_page_class_init (MgRelayPageClass *klass)
   object_class->finalize = mg_relay_page_finalize;
   MG_PAGE_CLASS (klass)->reload = mg_relay_page_reload;
   MG_PAGE_CLASS (klass)->apply = mg_relay_page_apply;
-  MG_PAGE_CLASS (klass)->select_row = mg_relay_page_select_row;
 
   g_type_ensure (MG_TYPE_LIST_EDITOR);
   gtk_widget_class_set_template_from_resource (widget_class,

@@ -240,13 +240,6 @@ mg_server_page_apply (MgPage *page)
   mg_page_apply_changes (page, g_steal_pointer (&changes));
 }
 
-static void
-mg_server_page_select_row (MgPage      *page,
-                           GtkTreePath *path)
-{
-  mg_list_editor_select (MG_SERVER_PAGE (page)->routes_editor, gtk_tree_path_get_indices (path)[0]);
-}
-
 /* ---- the routing table editor ------------------------------------------ */
 
 /* A port that is not a number is staged as 0: the daemon names it. */
@@ -345,6 +338,7 @@ mg_server_page_constructed (GObject *object)
 
   G_OBJECT_CLASS (mg_server_page_parent_class)->constructed (object);
 
+  mg_page_set_list_editor (MG_PAGE (self), self->routes_editor);
   for (gsize i = 0; i < G_N_ELEMENTS (fields); i++)
     mg_page_bind_setting (MG_PAGE (self), fields[i].key,
                           G_STRUCT_MEMBER (GtkWidget *, self, fields[i].offset));
@@ -375,7 +369,6 @@ mg_server_page_class_init (MgServerPageClass *klass)
   object_class->finalize = mg_server_page_finalize;
   page_class->reload = mg_server_page_reload;
   page_class->apply = mg_server_page_apply;
-  page_class->select_row = mg_server_page_select_row;
 
   g_type_ensure (MG_TYPE_LIST_EDITOR);
   gtk_widget_class_set_template_from_resource (widget_class,
