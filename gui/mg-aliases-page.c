@@ -92,15 +92,9 @@ on_list_aliases_cb (GObject      *source,
   const char *alias;
   g_autofree const char **targets = NULL;
 
-  if (!mg_dbus_control1_call_list_aliases_finish (MG_DBUS_CONTROL1 (source), &aliases, result, &error))
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
-      mg_page_load_finished (MG_PAGE (user_data));
-      mg_page_show_error (MG_PAGE (user_data), _("Could not read the aliases"), error);
-      return;
-    }
-  mg_page_load_finished (MG_PAGE (user_data));
+  mg_dbus_control1_call_list_aliases_finish (MG_DBUS_CONTROL1 (source), &aliases, result, &error);
+  if (!mg_page_load_check (user_data, error, _("Could not read the aliases")))
+    return;
 
   self = MG_ALIASES_PAGE (user_data);
   gtk_list_store_clear (self->aliases);

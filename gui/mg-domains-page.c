@@ -88,15 +88,9 @@ on_list_domains_cb (GObject      *source,
   const char *name;
   gboolean shared_box;
 
-  if (!mg_dbus_control1_call_list_domains_finish (MG_DBUS_CONTROL1 (source), &domains, result, &error))
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
-      mg_page_load_finished (MG_PAGE (user_data));
-      mg_page_show_error (MG_PAGE (user_data), _("Could not read the domains"), error);
-      return;
-    }
-  mg_page_load_finished (MG_PAGE (user_data));
+  mg_dbus_control1_call_list_domains_finish (MG_DBUS_CONTROL1 (source), &domains, result, &error);
+  if (!mg_page_load_check (user_data, error, _("Could not read the domains")))
+    return;
 
   self = MG_DOMAINS_PAGE (user_data);
   gtk_list_store_clear (self->domains);

@@ -316,6 +316,34 @@ mg_page_load_finished (MgPage *self)
   update_busy (self);
 }
 
+/**
+ * mg_page_load_check:
+ * @user_data: the page a load call was started for (mg_page_load_started())
+ * @error: (nullable): how the call failed
+ * @what: what to say when it failed ("Could not read the domains")
+ *
+ * The first thing a load call's callback does: ends the load, and shows
+ * @error under @what.  A cancelled call is left alone, page and all: the
+ * page is gone.
+ *
+ * Returns: %TRUE when the call succeeded and its answer may be shown
+ */
+gboolean
+mg_page_load_check (gpointer      user_data,
+                    const GError *error,
+                    const char   *what)
+{
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return FALSE;                /* the page is gone: do not touch it */
+  mg_page_load_finished (MG_PAGE (user_data));
+  if (error != NULL)
+    {
+      mg_page_show_error (MG_PAGE (user_data), what, error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 void
 mg_page_reload (MgPage *self)
 {

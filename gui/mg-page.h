@@ -83,6 +83,9 @@ gboolean        mg_page_get_busy           (MgPage       *self);
 void            mg_page_reload             (MgPage       *self);
 void            mg_page_load_started       (MgPage       *self);
 void            mg_page_load_finished      (MgPage       *self);
+gboolean        mg_page_load_check         (gpointer      user_data,
+                                            const GError *error,
+                                            const char   *what);
 void            mg_page_apply              (MgPage       *self);
 void            mg_page_apply_done         (MgPage       *self,
                                             gboolean      success);

@@ -89,15 +89,9 @@ on_list_queue_cb (GObject      *source,
   MgQueuePage *self;
   gsize n;
 
-  if (!mg_dbus_control1_call_list_queue_finish (MG_DBUS_CONTROL1 (source), &messages, result, &error))
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
-      mg_page_load_finished (MG_PAGE (user_data));
-      mg_page_show_error (MG_PAGE (user_data), _("Could not read the queue"), error);
-      return;
-    }
-  mg_page_load_finished (MG_PAGE (user_data));
+  mg_dbus_control1_call_list_queue_finish (MG_DBUS_CONTROL1 (source), &messages, result, &error);
+  if (!mg_page_load_check (user_data, error, _("Could not read the queue")))
+    return;
 
   self = MG_QUEUE_PAGE (user_data);
   gtk_list_store_clear (self->messages);

@@ -132,15 +132,9 @@ on_list_relay_rules_cb (GObject      *source,
   gboolean allow;
   guint position = 0;
 
-  if (!mg_dbus_control1_call_list_relay_rules_finish (MG_DBUS_CONTROL1 (source), &rules, result, &error))
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
-      mg_page_load_finished (MG_PAGE (user_data));
-      mg_page_show_error (MG_PAGE (user_data), _("Could not read the relay rules"), error);
-      return;
-    }
-  mg_page_load_finished (MG_PAGE (user_data));
+  mg_dbus_control1_call_list_relay_rules_finish (MG_DBUS_CONTROL1 (source), &rules, result, &error);
+  if (!mg_page_load_check (user_data, error, _("Could not read the relay rules")))
+    return;
 
   self = MG_RELAY_PAGE (user_data);
   gtk_list_store_clear (self->rules);

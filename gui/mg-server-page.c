@@ -92,15 +92,9 @@ on_get_settings_cb (GObject      *source,
   g_autoptr(GVariant) settings = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (!mg_dbus_control1_call_get_settings_finish (MG_DBUS_CONTROL1 (source), &settings, result, &error))
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
-      mg_page_load_finished (MG_PAGE (user_data));
-      mg_page_show_error (MG_PAGE (user_data), _("Could not read the settings"), error);
-      return;
-    }
-  mg_page_load_finished (MG_PAGE (user_data));
+  mg_dbus_control1_call_get_settings_finish (MG_DBUS_CONTROL1 (source), &settings, result, &error);
+  if (!mg_page_load_check (user_data, error, _("Could not read the settings")))
+    return;
   mg_page_load_settings (MG_PAGE (user_data), settings);
 }
 
@@ -116,15 +110,9 @@ on_list_routes_cb (GObject      *source,
   const char *domain, *host;
   guint16 port;
 
-  if (!mg_dbus_control1_call_list_routes_finish (MG_DBUS_CONTROL1 (source), &routes, result, &error))
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
-      mg_page_load_finished (MG_PAGE (user_data));
-      mg_page_show_error (MG_PAGE (user_data), _("Could not read the routing table"), error);
-      return;
-    }
-  mg_page_load_finished (MG_PAGE (user_data));
+  mg_dbus_control1_call_list_routes_finish (MG_DBUS_CONTROL1 (source), &routes, result, &error);
+  if (!mg_page_load_check (user_data, error, _("Could not read the routing table")))
+    return;
 
   self = MG_SERVER_PAGE (user_data);
   gtk_list_store_clear (self->routes);

@@ -84,15 +84,9 @@ on_get_status_cb (GObject      *source,
   const char *receiver = NULL, *delivery = NULL;
   MgServicePage *self;
 
-  if (!mg_dbus_control1_call_get_status_finish (MG_DBUS_CONTROL1 (source), &status, result, &error))
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
-      mg_page_load_finished (MG_PAGE (user_data));
-      mg_page_show_error (MG_PAGE (user_data), _("Could not read the service status"), error);
-      return;
-    }
-  mg_page_load_finished (MG_PAGE (user_data));
+  mg_dbus_control1_call_get_status_finish (MG_DBUS_CONTROL1 (source), &status, result, &error);
+  if (!mg_page_load_check (user_data, error, _("Could not read the service status")))
+    return;
 
   self = MG_SERVICE_PAGE (user_data);
   g_variant_lookup (status, "receiver", "&s", &receiver);
@@ -137,15 +131,9 @@ on_get_settings_cb (GObject      *source,
   g_autoptr(GVariant) settings = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (!mg_dbus_control1_call_get_settings_finish (MG_DBUS_CONTROL1 (source), &settings, result, &error))
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
-      mg_page_load_finished (MG_PAGE (user_data));
-      mg_page_show_error (MG_PAGE (user_data), _("Could not read the settings"), error);
-      return;
-    }
-  mg_page_load_finished (MG_PAGE (user_data));
+  mg_dbus_control1_call_get_settings_finish (MG_DBUS_CONTROL1 (source), &settings, result, &error);
+  if (!mg_page_load_check (user_data, error, _("Could not read the settings")))
+    return;
   mg_page_load_settings (MG_PAGE (user_data), settings);
 }
 
@@ -159,16 +147,9 @@ on_list_listeners_cb (GObject      *source,
   g_autoptr(GError) error = NULL;
   MgServicePage *self;
 
-  if (!mg_dbus_control1_call_list_listeners_finish (MG_DBUS_CONTROL1 (source), &configured, &bound,
-                                                     result, &error))
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
-      mg_page_load_finished (MG_PAGE (user_data));
-      mg_page_show_error (MG_PAGE (user_data), _("Could not read the listening ports"), error);
-      return;
-    }
-  mg_page_load_finished (MG_PAGE (user_data));
+  mg_dbus_control1_call_list_listeners_finish (MG_DBUS_CONTROL1 (source), &configured, &bound, result, &error);
+  if (!mg_page_load_check (user_data, error, _("Could not read the listening ports")))
+    return;
 
   self = MG_SERVICE_PAGE (user_data);
   gtk_list_store_clear (self->listeners);
