@@ -449,12 +449,34 @@ def drive(system, sink, n, c, size, timeout):
     }
 
 
+class SinkOnly:
+    """No gateway: smtp-source straight into the smtp-sink, the loopback
+    ceiling of the point (no queue, no sync, no relaying)."""
+    name = "ceiling"
+
+    def __init__(self, sink):
+        self.sink = sink
+        self.pid = sink.proc.pid
+        self.port = sink.port
+
+    def queue_empty(self):
+        return True
+
+    def peak_kb(self, sampler):
+        return sampler.peak_pss
+
+    def stop(self):
+        pass
+
+
 def one_run(kind, args, workdir, n, c, size, settings=(), trace=False, perf_out=None):
     sink = SmtpSink(workdir)
     system = tracer = perf = None
     try:
         if kind == "mailgate":
             system = Mailgate(args.build, workdir, sink.port, settings)
+        elif kind == "ceiling":
+            system = SinkOnly(sink)
         else:
             system = Postfix(workdir, sink.port)
         warm = min(n, 100)
@@ -702,6 +724,10 @@ def report(args, matrix_results, trace_results, idle, workdir, started, argv, ra
             w("| %d | %d | %s | %s | %.0f | %.0f | %.2f | %.2f | %s | %d |" % (
                 n, c, size_label(size), name, s["accepted_per_s"], s["e2e_per_s"],
                 s["cpu_ms_per_msg"], s["machine_cpu_ms_per_msg"], mem, s["peak_procs"]))
+        ceiling = per.get("ceiling")
+        if ceiling:
+            w("| %d | %d | %s | loopback ceiling (no gateway) | %.0f | | | | | |" % (
+                n, c, size_label(size), ceiling["accepted_per_s"]))
         if m and p:
             w("| | | | **mailgate/Postfix** | **%.1f×** | **%.1f×** | **%.3f×** | **%.3f×** | **%.2f×** | |" % (
                 ratio(m["accepted_per_s"], p["accepted_per_s"]),
@@ -759,6 +785,8 @@ def main():
     ap.add_argument("--no-idle", action="store_true", help="skip the idle-connection test")
     ap.add_argument("--no-trace", action="store_true", help="skip the trace-subscriber run")
     ap.add_argument("--no-latency", action="store_true", help="skip the per-step latency test")
+    ap.add_argument("--no-ceiling", action="store_true",
+                    help="skip the loopback ceiling (smtp-source straight into smtp-sink)")
     ap.add_argument("--profile", metavar="FILE",
                     help="also record mailgated with perf (call graphs) during one run "
                          "into FILE (perf.data); a summary goes to FILE.txt")
@@ -800,8 +828,12 @@ def main():
     try:
         for (n, c, size) in matrix:
             per = {name: [] for name in systems}
+            if not args.no_ceiling:
+                per["ceiling"] = []
             for rep in range(args.runs):
                 order = systems if rep % 2 == 0 else list(reversed(systems))
+                if not args.no_ceiling:
+                    order = order + ["ceiling"]
                 for name in order:
                     log("%-8s N=%-5d C=%-3d S=%-6d run %d/%d ..." % (name, n, c, size, rep + 1, args.runs))
                     r = one_run(name, args, workdir, n, c, size)
