@@ -144,7 +144,8 @@ typedef struct
 typedef struct
 {
   MgQueueMessage *msg;
-  GList          *link;          /* in MgDelivery.entries */
+  GList          *link;          /* in MgDelivery.entries, or .parked when @parked */
+  gboolean        parked;
   guint           jobs;          /* jobs running with this message */
   gboolean        round;         /* something was tried since the last finalize */
   gboolean        round_temp;
@@ -165,7 +166,9 @@ struct _MgDelivery
   GSource        *dispatch_idle;
   gboolean        running;
   gboolean        loaded;
-  GQueue          entries;       /* Entry*, oldest first */
+  GQueue          entries;       /* Entry*, oldest first: dispatch looks at these */
+  GQueue          parked;        /* Entry* waiting for a later next_attempt */
+  gint64          parked_due;    /* earliest next_attempt in @parked; G_MAXINT64: none */
   GHashTable     *by_id;         /* id -> Entry* */
   GHashTable     *active_per_key;/* key -> GUINT active jobs */
   guint           n_active;
@@ -1225,7 +1228,7 @@ remove_entry (MgDelivery *self,
   if (persist)
     mg_queue_remove (self->shared->queue, entry->msg, self->context, NULL, NULL);
   g_hash_table_remove (self->by_id, entry->msg->id);
-  g_queue_delete_link (&self->entries, entry->link);
+  g_queue_delete_link (entry->parked ? &self->parked : &self->entries, entry->link);
   entry_free (entry);
 }
 
@@ -1727,6 +1730,53 @@ start_jobs (MgDelivery *self,
     }
 }
 
+/* An entry that waits for its next attempt leaves the list dispatch()
+ * walks: with a next hop down for hours, tens of thousands of deferred
+ * messages were looked at again for every new one (bench/: 30,000 deferred
+ * messages took relaying from 3,200 to 2,000 messages/s, CPU per message
+ * 0.28 -> 0.66 ms). */
+static void
+park_entry (MgDelivery *self,
+            Entry      *entry)
+{
+  g_queue_unlink (&self->entries, entry->link);
+  g_queue_push_tail_link (&self->parked, entry->link);
+  entry->parked = TRUE;
+  self->parked_due = MIN (self->parked_due, entry->msg->next_attempt);
+}
+
+static void
+unpark_entry (MgDelivery *self,
+              Entry      *entry)
+{
+  g_queue_unlink (&self->parked, entry->link);
+  g_queue_push_tail_link (&self->entries, entry->link);
+  entry->parked = FALSE;
+}
+
+/* Back to the dispatch list: the parked entries due at @now (all of them
+ * with @now G_MAXINT64).  Walks the parked list only when one is due. */
+static void
+unpark_due (MgDelivery *self,
+            gint64      now)
+{
+  GList *next;
+
+  if (now < self->parked_due)
+    return;
+  self->parked_due = G_MAXINT64;
+  for (GList *l = self->parked.head; l != NULL; l = next)
+    {
+      Entry *entry = l->data;
+
+      next = l->next;
+      if (entry->msg->next_attempt <= now)
+        unpark_entry (self, entry);
+      else
+        self->parked_due = MIN (self->parked_due, entry->msg->next_attempt);
+    }
+}
+
 static void
 dispatch (MgDelivery *self)
 {
@@ -1740,12 +1790,18 @@ dispatch (MgDelivery *self)
   if (!self->running || self->pool == NULL)
     return;
 
+  unpark_due (self, now);
   for (GList *l = self->entries.head; l != NULL; l = next)
     {
       Entry *entry = l->data;
 
       next = l->next;
-      if (entry->jobs > 0 || entry->msg->held || entry->msg->next_attempt > now)
+      if (entry->jobs == 0 && entry->msg->next_attempt > now)
+        {
+          park_entry (self, entry);
+          continue;
+        }
+      if (entry->jobs > 0 || entry->msg->held)
         continue;
       if (all_final (entry->msg))
         {
@@ -1903,6 +1959,8 @@ mg_delivery_new (MgQueue    *queue,
   self->shared = shared_new (self, self->context, queue, state_dir);
   self->config = mg_config_ref (config);
   g_queue_init (&self->entries);
+  g_queue_init (&self->parked);
+  self->parked_due = G_MAXINT64;
   self->by_id = g_hash_table_new (g_str_hash, g_str_equal);
   self->active_per_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
@@ -1935,6 +1993,8 @@ mg_delivery_free (MgDelivery *self)
 
   while (!g_queue_is_empty (&self->entries))
     entry_free (g_queue_pop_head (&self->entries));
+  while (!g_queue_is_empty (&self->parked))
+    entry_free (g_queue_pop_head (&self->parked));
   g_hash_table_unref (self->by_id);
   g_hash_table_unref (self->active_per_key);
   mg_config_unref (self->config);
@@ -1956,6 +2016,18 @@ mg_delivery_set_config (MgDelivery *self,
   if (self->pool != NULL)
     g_thread_pool_set_max_threads (self->pool, config_uint (config, "delivery.workers"), NULL);
   schedule_dispatch (self);
+}
+
+static gint
+compare_messages (gconstpointer a,
+                  gconstpointer b)
+{
+  const MgQueueMessage *ma = *(MgQueueMessage * const *) a;
+  const MgQueueMessage *mb = *(MgQueueMessage * const *) b;
+
+  if (ma->received_at != mb->received_at)
+    return ma->received_at < mb->received_at ? -1 : 1;
+  return g_strcmp0 (ma->id, mb->id);
 }
 
 static gint
@@ -2047,9 +2119,12 @@ mg_delivery_flush (MgDelivery *self,
       if (entry == NULL)
         return FALSE;
       entry->msg->next_attempt = 0;
+      if (entry->parked)
+        unpark_entry (self, entry);
     }
   else
     {
+      unpark_due (self, G_MAXINT64);
       for (GList *l = self->entries.head; l != NULL; l = l->next)
         ((Entry *) l->data)->msg->next_attempt = 0;
     }
@@ -2099,9 +2174,13 @@ mg_delivery_list (MgDelivery *self)
 
   g_return_val_if_fail (self != NULL, NULL);
 
-  list = g_ptr_array_new_full (self->entries.length, (GDestroyNotify) mg_queue_message_unref);
+  list = g_ptr_array_new_full (self->entries.length + self->parked.length,
+                               (GDestroyNotify) mg_queue_message_unref);
   for (GList *l = self->entries.head; l != NULL; l = l->next)
     g_ptr_array_add (list, mg_queue_message_ref (((Entry *) l->data)->msg));
+  for (GList *l = self->parked.head; l != NULL; l = l->next)
+    g_ptr_array_add (list, mg_queue_message_ref (((Entry *) l->data)->msg));
+  g_ptr_array_sort (list, compare_messages);   /* oldest first, whichever list */
   return list;
 }
 
@@ -2139,7 +2218,7 @@ mg_delivery_read_headers (MgDelivery  *self,
 guint
 mg_delivery_n_queued (MgDelivery *self)
 {
-  return self->entries.length;
+  return self->entries.length + self->parked.length;
 }
 
 guint
