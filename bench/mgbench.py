@@ -55,6 +55,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOMAIN = "bench.test"
+DEAD_DOMAIN = "dead.test"   # routed to a port nobody listens on (the backlog test)
 SENDER = "bench@source.test"
 RCPT = "user@" + DOMAIN
 
@@ -314,6 +315,19 @@ class Mailgate:
         st = json.loads(self.ctl("--json", "status").stdout)
         return st.get("queue", 0) == 0 and st.get("active", 0) == 0
 
+    def add_dead_route(self):
+        self.ctl("domain", "add", DEAD_DOMAIN, "--shared-box")
+        self.ctl("alias", "add", "*@" + DEAD_DOMAIN, "*@" + DEAD_DOMAIN)
+        self.ctl("route", "add", DEAD_DOMAIN, "127.0.0.1", str(free_port()))
+
+    def n_deferred(self):
+        st = json.loads(self.ctl("--json", "status").stdout)
+        return st.get("queue", 0) if st.get("active", 0) == 0 else 0
+
+    def settled(self):
+        """Nothing in flight; the deferred backlog may wait."""
+        return json.loads(self.ctl("--json", "status").stdout).get("active", 0) == 0
+
     def peak_kb(self, sampler):
         return status_kb(self.pid, "VmHWM")
 
@@ -337,7 +351,8 @@ class Postfix:
             os.chmod(d, 0o755)  # the postfix user must reach its queue
         self.port = free_port()
         subst = {"@BASE@": base, "@SINK_PORT@": str(sink_port), "@DOMAIN@": DOMAIN,
-                 "@SMTPD_ADDR@": "127.0.0.1:%d" % self.port}
+                 "@SMTPD_ADDR@": "127.0.0.1:%d" % self.port,
+                 "@DEAD_DOMAIN@": DEAD_DOMAIN, "@DEAD_PORT@": str(free_port())}
         for name in ("main.cf", "master.cf"):
             with open(os.path.join(HERE, "postfix", name + ".in")) as f:
                 text = f.read()
@@ -372,11 +387,21 @@ class Postfix:
             return False
 
     def queue_empty(self):
-        for sub in ("maildrop", "incoming", "active", "deferred"):
-            for _, _, files in os.walk(os.path.join(self.spool, sub)):
-                if files:
-                    return False
-        return True
+        return self._files("maildrop", "incoming", "active", "deferred") == 0
+
+    def _files(self, *subs):
+        return sum(len(files) for sub in subs
+                   for _, _, files in os.walk(os.path.join(self.spool, sub)))
+
+    def n_deferred(self):
+        return self._files("deferred")
+
+    def settled(self):
+        """Nothing in flight; the deferred backlog may wait."""
+        return self._files("maildrop", "incoming", "active") == 0
+
+    def add_dead_route(self):
+        pass   # in main.cf from the start
 
     def peak_kb(self, sampler):
         return sampler.peak_pss
@@ -403,8 +428,9 @@ class Postfix:
 
 # -- one measured run ------------------------------------------------------
 
-def drive(system, sink, n, c, size, timeout):
-    """smtp-source N/C/S into @system; returns the measurements."""
+def drive(system, sink, n, c, size, timeout, rcpt=RCPT, settled=None):
+    """smtp-source N/C/S into @system; returns the measurements.  @settled:
+    what "done" means (default: the system's queue is empty)."""
     base = sink.count()
     sampler = MemorySampler(system.pid)
     sampler.sample()
@@ -414,7 +440,7 @@ def drive(system, sink, n, c, size, timeout):
     t0 = time.monotonic()
     sampler.start()
     src = REAPER.popen(["smtp-source", "-s", str(c), "-m", str(n), "-l", str(size),
-                        "-f", SENDER, "-t", RCPT, "-M", "source.invalid",
+                        "-f", SENDER, "-t", rcpt, "-M", "source.invalid",
                         "127.0.0.1:%d" % system.port],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
@@ -431,7 +457,7 @@ def drive(system, sink, n, c, size, timeout):
     wait_until(lambda: sink.count() >= base + n, timeout, interval=0.005,
                what="%s: sink to see %d messages (saw %d)" % (system.name, n, sink.count() - base))
     t_e2e = time.monotonic()
-    wait_until(system.queue_empty, 30, interval=0.05, what="%s: queue to drain" % system.name)
+    wait_until(settled or system.queue_empty, 30, interval=0.05, what="%s: queue to drain" % system.name)
     cpu1 = tree_cpu_ticks(system.pid)
     busy1 = machine_busy_ticks()
     sampler.finish()
@@ -508,6 +534,35 @@ def one_run(kind, args, workdir, n, c, size, settings=(), trace=False, perf_out=
                 log("  warning: perf record ended with %s" % perf.returncode)
         if tracer is not None:
             REAPER.stop(tracer)
+        if system is not None:
+            system.stop()
+        sink.stop()
+
+
+def backlog_run(kind, args, workdir, backlog, n, c, size):
+    """(@n, @c, @size) relayed while @backlog messages wait in the queue for
+    a next hop that is down (a refused connection): what an outage of the
+    internal server costs the rest of the mail."""
+    sink = SmtpSink(workdir)
+    system = None
+    try:
+        system = Mailgate(args.build, workdir, sink.port) if kind == "mailgate" else Postfix(workdir, sink.port)
+        system.add_dead_route()
+        fill = REAPER.popen(["smtp-source", "-s", "20", "-m", str(backlog), "-l", str(size),
+                             "-f", SENDER, "-t", "user@" + DEAD_DOMAIN, "-M", "source.invalid",
+                             "127.0.0.1:%d" % system.port],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        out, _ = fill.communicate(timeout=60 + backlog / 50)
+        REAPER.procs.remove(fill)
+        if fill.returncode != 0:
+            raise RuntimeError("%s: filling the backlog: %s" % (kind, out.decode(errors="replace")))
+        wait_until(lambda: system.n_deferred() >= backlog, 120 + backlog / 50, interval=0.2,
+                   what="%s: %d messages deferred" % (kind, backlog))
+        drive(system, sink, min(n, 100), c, size, 60, settled=system.settled)
+        result = drive(system, sink, n, c, size, int(30 + n / 20), settled=system.settled)
+        result["backlog"] = system.n_deferred()
+        return result
+    finally:
         if system is not None:
             system.stop()
         sink.stop()
@@ -691,7 +746,8 @@ def ratio(a, b):
     return a / b if b else float("nan")
 
 
-def report(args, matrix_results, trace_results, idle, workdir, started, argv, raw_runs, latency):
+def report(args, matrix_results, trace_results, idle, workdir, started, argv, raw_runs, latency,
+           backlog=None):
     out = []
     w = out.append
     w("## Results")
@@ -759,6 +815,31 @@ def report(args, matrix_results, trace_results, idle, workdir, started, argv, ra
         for step in STEPS + ("session", "session p90/p99"):
             w("| %s | %s |" % (step, " | ".join("%.3f / %.3f" % latency[n][step] for n in names)))
         w("")
+    if backlog:
+        plain = None
+        for (n, c, size), per in matrix_results:
+            if (c, size) == (20, 1024):
+                plain = per
+        w("Relaying N=%d C=20 1 KB while %d messages wait in the queue for a next hop that is down "
+          "(a refused connection), medians; the last column compares with the same point without "
+          "the backlog in the table above (C=20, 1 KB):" % (args.trace_n, args.backlog))
+        w("")
+        w("| system | accepted/s | end-to-end/s | CPU ms/msg | end-to-end vs no backlog |")
+        w("|---|---:|---:|---:|---:|")
+        for name in ("mailgate", "postfix"):
+            b = backlog.get(name)
+            if b is None:
+                continue
+            ref = plain.get(name) if plain else None
+            w("| %s | %.0f | %.0f | %.2f | %s |" % (
+                "mailgate" if name == "mailgate" else "Postfix", b["accepted_per_s"], b["e2e_per_s"],
+                b["cpu_ms_per_msg"], "%.2f×" % ratio(b["e2e_per_s"], ref["e2e_per_s"]) if ref else "–"))
+        if "mailgate" in backlog and "postfix" in backlog:
+            w("| **mailgate/Postfix** | **%.1f×** | **%.1f×** | **%.3f×** | |" % (
+                ratio(backlog["mailgate"]["accepted_per_s"], backlog["postfix"]["accepted_per_s"]),
+                ratio(backlog["mailgate"]["e2e_per_s"], backlog["postfix"]["e2e_per_s"]),
+                ratio(backlog["mailgate"]["cpu_ms_per_msg"], backlog["postfix"]["cpu_ms_per_msg"])))
+        w("")
     if idle:
         w("Idle connections held open to mailgated: %d (daemon reported %d sessions, %d fds; "
           "opened in %.1f s)" % (idle["connections"], idle["sessions_reported"],
@@ -785,6 +866,9 @@ def main():
     ap.add_argument("--no-idle", action="store_true", help="skip the idle-connection test")
     ap.add_argument("--no-trace", action="store_true", help="skip the trace-subscriber run")
     ap.add_argument("--no-latency", action="store_true", help="skip the per-step latency test")
+    ap.add_argument("--backlog", type=int, default=None, metavar="N",
+                    help="also relay N=5000 C=20 1 KB while N messages wait for a dead next hop "
+                         "(default 10000, --quick 2000; 0 skips)")
     ap.add_argument("--no-ceiling", action="store_true",
                     help="skip the loopback ceiling (smtp-source straight into smtp-sink)")
     ap.add_argument("--profile", metavar="FILE",
@@ -808,6 +892,8 @@ def main():
     if args.point:
         matrix = [tuple(int(x) for x in p.split(",")) for p in args.point]
     args.trace_n = 2000 if args.quick else 5000
+    if args.backlog is None:
+        args.backlog = 2000 if args.quick else 10000
     args.latency_n = 100 if args.quick else 300
     systems = [args.only] if args.only else ["mailgate", "postfix"]
 
@@ -824,7 +910,7 @@ def main():
         signal.signal(s, on_signal)
 
     raw = {"matrix": [], "trace": [], "idle": None, "latency": {}}
-    matrix_results, trace_results, idle = [], None, None
+    matrix_results, trace_results, idle, backlog = [], None, None, None
     try:
         for (n, c, size) in matrix:
             per = {name: [] for name in systems}
@@ -863,6 +949,21 @@ def main():
                 raw["latency"][name] = lat = latency_run(name, args, workdir, args.latency_n, 1024)
                 log("         " + ", ".join("%s %.2f/%.2f ms" % (k, v[0], v[1]) for k, v in lat.items()))
 
+        if args.backlog > 0:
+            backlog_results = {}
+            for rep_ in range(args.runs):
+                order = systems if rep_ % 2 == 0 else list(reversed(systems))
+                for name in order:
+                    log("%-8s N=%d C=20 1 KB with %d deferred, run %d/%d ..." % (
+                        name, args.trace_n, args.backlog, rep_ + 1, args.runs))
+                    r = backlog_run(name, args, workdir, args.backlog, args.trace_n, 20, 1024)
+                    log("         accepted %.0f/s, end-to-end %.0f/s, %.2f ms CPU/msg, %d still deferred" % (
+                        r["accepted_per_s"], r["e2e_per_s"], r["cpu_ms_per_msg"], r["backlog"]))
+                    r["system"], r["rep"] = name, rep_
+                    backlog_results.setdefault(name, []).append(r)
+                    raw.setdefault("backlog", []).append(r)
+            backlog = {k: summarize(v) for k, v in backlog_results.items()}
+
         if not args.no_idle and "mailgate" in systems:
             log("mailgate: holding %d idle connections ..." % IDLE_CONNECTIONS)
             idle = idle_test(args, workdir, IDLE_CONNECTIONS)
@@ -883,7 +984,7 @@ def main():
             log("         profile summary in %s.txt" % perf_out)
 
         text = report(args, matrix_results, trace_results, idle, workdir, started, args.argv,
-                      raw["matrix"] + raw["trace"], raw["latency"])
+                      raw["matrix"] + raw["trace"], raw["latency"], backlog)
         print(text)
         if args.json:
             with open(args.json, "w") as f:
