@@ -1386,6 +1386,21 @@ finish_rules_edit (MgConfigStore  *self,
   return commit (self, error);
 }
 
+/* The start of adding or replacing a rule: @pattern checked (a problem if
+ * it is not one; *@normalised NULL then) and the rules read for writing. */
+static GPtrArray *
+begin_rule_write (MgConfigStore  *self,
+                  const char     *pattern,
+                  char          **normalised,
+                  GPtrArray      *problems,
+                  GError        **error)
+{
+  *normalised = NULL;
+  if (pattern == NULL || !mg_relay_rule_parse (pattern, normalised, NULL, NULL))
+    mg_problems_add (problems, MG_PROBLEM_INVALID_PATTERN, "relay.pattern", pattern);
+  return begin_rules_edit (self, error);
+}
+
 gboolean
 mg_config_store_add_relay_rule (MgConfigStore  *self,
                                 const char     *pattern,
@@ -1401,10 +1416,7 @@ mg_config_store_add_relay_rule (MgConfigStore  *self,
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (problems != NULL, FALSE);
 
-  if (pattern == NULL || !mg_relay_rule_parse (pattern, &normalised, NULL, NULL))
-    mg_problems_add (problems, MG_PROBLEM_INVALID_PATTERN, "relay.pattern", pattern);
-
-  rows = begin_rules_edit (self, error);
+  rows = begin_rule_write (self, pattern, &normalised, problems, error);
   if (rows == NULL)
     return FALSE;
   if (position > rows->len + 1)
@@ -1495,10 +1507,7 @@ mg_config_store_replace_relay_rule (MgConfigStore  *self,
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (problems != NULL, FALSE);
 
-  if (pattern == NULL || !mg_relay_rule_parse (pattern, &normalised, NULL, NULL))
-    mg_problems_add (problems, MG_PROBLEM_INVALID_PATTERN, "relay.pattern", pattern);
-
-  rows = begin_rules_edit (self, error);
+  rows = begin_rule_write (self, pattern, &normalised, problems, error);
   if (rows == NULL)
     return FALSE;
   if (position < 1 || position > rows->len)
