@@ -409,9 +409,12 @@ mg_daemon_get_config (MgDaemon *self)
   return mg_config_ref (self->config);
 }
 
+/* Whoever looks at delivery (the queue's listing and status, a flush, a
+ * hold) sees the messages still being gathered too. */
 MgDelivery *
 mg_daemon_get_delivery (MgDaemon *self)
 {
+  flush_queued (self);
   return self->delivery;
 }
 
@@ -434,6 +437,7 @@ mg_daemon_get_status (MgDaemon *self)
   g_auto(GStrv) bound = mg_daemon_get_bound (self);
   guint64 commits, sum_us, max_us;
 
+  flush_queued (self);   /* "queue" counts the messages being gathered */
   g_variant_builder_add (&builder, "{sv}", "version", g_variant_new_string (PACKAGE_VERSION));
   g_variant_builder_add (&builder, "{sv}", "pid", g_variant_new_uint32 (getpid ()));
   g_variant_builder_add (&builder, "{sv}", "state-dir", g_variant_new_string (self->state_dir));
