@@ -82,6 +82,8 @@ class QueueTools(GatewayTestCase):
                         % i for i in range(4))
         client = self.gw.smtp()
         queue_id = send(client, ["user1@corp.example"], hops + BODY)
+        # tried once while the next hop is down: deferred, due later
+        wait_until(lambda: self.gw.status()["deferred"] >= 1, what="a deferred attempt")
         self.gw.ctl("queue", "hold", queue_id)
         self.gw.ctl("config", "set", "receiver.max_received_headers", "3")
         self.hop.start()
