@@ -489,494 +489,12 @@ settings_from_variant (GVariant *changes)
   return table;
 }
 
-static gboolean
-handle_apply_settings (MgDBusControl1        *object,
-                       GDBusMethodInvocation *invocation,
-                       GVariant              *changes,
-                       gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(GHashTable) table = settings_from_variant (changes);
-  g_autoptr(GPtrArray) problems = mg_problems_new ();
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = mg_config_store_set_settings (mg_daemon_get_store (self->daemon), table,
-                                     problems, &error);
-  return finish_change (self, invocation, mg_dbus_control1_complete_apply_settings,
-                        ok, problems, error);
-}
-
-/* ---- domains and accounts ---------------------------------------------- */
-
-static gboolean
-handle_list_domains (MgDBusControl1        *object,
-                     GDBusMethodInvocation *invocation,
-                     gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
-  GVariantBuilder builder;
-
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sb)"));
-  for (guint i = 0; i < config->domains->len; i++)
-    {
-      const MgDomain *domain = g_ptr_array_index (config->domains, i);
-
-      g_variant_builder_add (&builder, "(sb)", domain->name, domain->shared_box);
-    }
-  mg_dbus_control1_complete_list_domains (object, invocation,
-                                          g_variant_builder_end (&builder));
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
-}
-
-static gboolean
-handle_add_domain (MgDBusControl1        *object,
-                   GDBusMethodInvocation *invocation,
-                   const char            *name,
-                   gboolean               shared_box,
-                   gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(GPtrArray) problems = mg_problems_new ();
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = mg_config_store_add_domain (mg_daemon_get_store (self->daemon), name,
-                                   shared_box, problems, &error);
-  return finish_change (self, invocation, mg_dbus_control1_complete_add_domain,
-                        ok, problems, error);
-}
-
-static gboolean
-handle_remove_domain (MgDBusControl1        *object,
-                      GDBusMethodInvocation *invocation,
-                      const char            *name,
-                      gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(GPtrArray) problems = mg_problems_new ();
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = mg_config_store_remove_domain (mg_daemon_get_store (self->daemon), name,
-                                      problems, &error);
-  return finish_change (self, invocation, mg_dbus_control1_complete_remove_domain,
-                        ok, problems, error);
-}
-
-static gboolean
-handle_list_accounts (MgDBusControl1        *object,
-                      GDBusMethodInvocation *invocation,
-                      const char            *domain,
-                      gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
-  g_autofree char *wanted = canonical_domain (domain);   /* "" = every domain */
-  GVariantBuilder builder;
-
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sb)"));
-  for (guint i = 0; i < config->accounts->len; i++)
-    {
-      const MgAccount *account = g_ptr_array_index (config->accounts, i);
-
-      if (*wanted != '\0' && g_strcmp0 (account->domain, wanted) != 0)
-        continue;
-      g_variant_builder_add (&builder, "(sb)", account->address,
-                             account->password_hash != NULL);
-    }
-  mg_dbus_control1_complete_list_accounts (object, invocation,
-                                           g_variant_builder_end (&builder));
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
-}
-
-static gboolean
-handle_add_account (MgDBusControl1        *object,
-                    GDBusMethodInvocation *invocation,
-                    const char            *address,
-                    const char            *password,
-                    gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(GPtrArray) problems = mg_problems_new ();
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = mg_config_store_add_account (mg_daemon_get_store (self->daemon), address,
-                                    *password != '\0' ? password : NULL,
-                                    problems, &error);
-  return finish_change (self, invocation, mg_dbus_control1_complete_add_account,
-                        ok, problems, error);
-}
-
-static gboolean
-handle_set_password (MgDBusControl1        *object,
-                     GDBusMethodInvocation *invocation,
-                     const char            *address,
-                     const char            *password,
-                     gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(GPtrArray) problems = mg_problems_new ();
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = mg_config_store_set_password (mg_daemon_get_store (self->daemon), address,
-                                     *password != '\0' ? password : NULL, problems, &error);
-  return finish_change (self, invocation, mg_dbus_control1_complete_set_password,
-                        ok, problems, error);
-}
-
-static gboolean
-handle_set_domain_shared_box (MgDBusControl1        *object,
-                              GDBusMethodInvocation *invocation,
-                              const char            *name,
-                              gboolean               shared_box,
-                              gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(GPtrArray) problems = mg_problems_new ();
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = mg_config_store_set_domain_shared_box (mg_daemon_get_store (self->daemon), name,
-                                              shared_box, problems, &error);
-  return finish_change (self, invocation, mg_dbus_control1_complete_set_domain_shared_box,
-                        ok, problems, error);
-}
-
-static gboolean
-handle_remove_account (MgDBusControl1        *object,
-                       GDBusMethodInvocation *invocation,
-                       const char            *address,
-                       gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(GPtrArray) problems = mg_problems_new ();
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = mg_config_store_remove_account (mg_daemon_get_store (self->daemon), address,
-                                       problems, &error);
-  return finish_change (self, invocation, mg_dbus_control1_complete_remove_account,
-                        ok, problems, error);
-}
-
-static gboolean
-handle_import_accounts (MgDBusControl1        *object,
-                        GDBusMethodInvocation *invocation,
-                        const char            *tsv,
-                        gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(GPtrArray) problems = mg_problems_new ();
-  g_autoptr(GError) error = NULL;
-  guint added = 0;
-
-  if (!mg_config_store_import_accounts (mg_daemon_get_store (self->daemon), tsv,
-                                        &added, problems, &error))
-    {
-      if (error == NULL && problems->len == 0)
-        g_set_error_literal (&error, MG_CONTROL_ERROR, MG_CONTROL_ERROR_FAILED,
-                             "the import was refused without a reason");
-      if (error != NULL)
-        {
-          g_dbus_method_invocation_return_gerror (invocation, error);
-          return G_DBUS_METHOD_INVOCATION_HANDLED;
-        }
-      added = 0;
-    }
-  else if (!mg_daemon_config_changed (self->daemon, &error))
-    {
-      g_dbus_method_invocation_return_gerror (invocation, error);
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
-
-  mg_dbus_control1_complete_import_accounts (object, invocation, added,
-                                             mg_problems_to_variant (problems));
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
-}
-
-/* ---- aliases ------------------------------------------------------------ */
-
-static gboolean
-handle_list_aliases (MgDBusControl1        *object,
-                     GDBusMethodInvocation *invocation,
-                     gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
-  GVariantBuilder builder;
-
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sas)"));
-  for (guint i = 0; i < config->aliases->len; i++)
-    {
-      const MgAlias *alias = g_ptr_array_index (config->aliases, i);
-
-      g_variant_builder_add (&builder, "(s@as)", alias->alias,
-                             g_variant_new_strv ((const char * const *) alias->targets, -1));
-    }
-  mg_dbus_control1_complete_list_aliases (object, invocation,
-                                          g_variant_builder_end (&builder));
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
-}
-
-static gboolean
-handle_add_alias (MgDBusControl1        *object,
-                  GDBusMethodInvocation *invocation,
-                  const char            *alias,
-                  const char * const    *targets,
-                  gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(GPtrArray) problems = mg_problems_new ();
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = mg_config_store_add_alias (mg_daemon_get_store (self->daemon), alias,
-                                  targets, problems, &error);
-  return finish_change (self, invocation, mg_dbus_control1_complete_add_alias,
-                        ok, problems, error);
-}
-
-static gboolean
-handle_remove_alias (MgDBusControl1        *object,
-                     GDBusMethodInvocation *invocation,
-                     const char            *alias,
-                     gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(GPtrArray) problems = mg_problems_new ();
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = mg_config_store_remove_alias (mg_daemon_get_store (self->daemon), alias,
-                                     problems, &error);
-  return finish_change (self, invocation, mg_dbus_control1_complete_remove_alias,
-                        ok, problems, error);
-}
-
-/* ---- routes ------------------------------------------------------------- */
-
-static gboolean
-handle_list_routes (MgDBusControl1        *object,
-                    GDBusMethodInvocation *invocation,
-                    gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
-  GVariantBuilder builder;
-
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ssq)"));
-  for (guint i = 0; i < config->routes->len; i++)
-    {
-      const MgRoute *route = g_ptr_array_index (config->routes, i);
-
-      g_variant_builder_add (&builder, "(ssq)", route->domain, route->host, route->port);
-    }
-  mg_dbus_control1_complete_list_routes (object, invocation,
-                                         g_variant_builder_end (&builder));
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
-}
-
-static gboolean
-handle_add_route (MgDBusControl1        *object,
-                  GDBusMethodInvocation *invocation,
-                  const char            *domain,
-                  const char            *host,
-                  guint16                port,
-                  gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(GPtrArray) problems = mg_problems_new ();
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = mg_config_store_add_route (mg_daemon_get_store (self->daemon), domain, host,
-                                  port, problems, &error);
-  return finish_change (self, invocation, mg_dbus_control1_complete_add_route,
-                        ok, problems, error);
-}
-
-static gboolean
-handle_list_route_security (MgDBusControl1        *object,
-                            GDBusMethodInvocation *invocation,
-                            gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
-  GVariantBuilder builder;
-
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sbs)"));
-  for (guint i = 0; i < config->routes->len; i++)
-    {
-      const MgRoute *route = g_ptr_array_index (config->routes, i);
-
-      g_variant_builder_add (&builder, "(sbs)", route->domain, route->tls_required,
-                             route->auth_user != NULL ? route->auth_user : "");
-    }
-  mg_dbus_control1_complete_list_route_security (object, invocation,
-                                                 g_variant_builder_end (&builder));
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
-}
-
-static gboolean
-handle_set_route_tls (MgDBusControl1        *object,
-                      GDBusMethodInvocation *invocation,
-                      const char            *domain,
-                      gboolean               required,
-                      gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(GPtrArray) problems = mg_problems_new ();
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = mg_config_store_set_route_tls (mg_daemon_get_store (self->daemon), domain, required,
-                                      problems, &error);
-  return finish_change (self, invocation, mg_dbus_control1_complete_set_route_tls,
-                        ok, problems, error);
-}
-
-static gboolean
-handle_set_route_auth (MgDBusControl1        *object,
-                       GDBusMethodInvocation *invocation,
-                       const char            *domain,
-                       const char            *user,
-                       const char            *password,
-                       gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(GPtrArray) problems = mg_problems_new ();
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = mg_config_store_set_route_auth (mg_daemon_get_store (self->daemon), domain, user,
-                                       password, problems, &error);
-  return finish_change (self, invocation, mg_dbus_control1_complete_set_route_auth,
-                        ok, problems, error);
-}
-
-static gboolean
-handle_remove_route (MgDBusControl1        *object,
-                     GDBusMethodInvocation *invocation,
-                     const char            *domain,
-                     gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(GPtrArray) problems = mg_problems_new ();
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = mg_config_store_remove_route (mg_daemon_get_store (self->daemon), domain,
-                                     problems, &error);
-  return finish_change (self, invocation, mg_dbus_control1_complete_remove_route,
-                        ok, problems, error);
-}
-
-/* ---- relay rules -------------------------------------------------------- */
-
-static gboolean
-handle_list_relay_rules (MgDBusControl1        *object,
-                         GDBusMethodInvocation *invocation,
-                         gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
-  GVariantBuilder builder;
-
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sb)"));
-  for (guint i = 0; i < config->relay_rules->len; i++)
-    {
-      const MgRelayRule *rule = g_ptr_array_index (config->relay_rules, i);
-
-      g_variant_builder_add (&builder, "(sb)", rule->pattern, rule->allow);
-    }
-  mg_dbus_control1_complete_list_relay_rules (object, invocation,
-                                              g_variant_builder_end (&builder));
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
-}
-
-static gboolean
-handle_add_relay_rule (MgDBusControl1        *object,
-                       GDBusMethodInvocation *invocation,
-                       const char            *pattern,
-                       gboolean               allow,
-                       guint                  position,
-                       gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(GPtrArray) problems = mg_problems_new ();
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = mg_config_store_add_relay_rule (mg_daemon_get_store (self->daemon), pattern,
-                                       allow, position, problems, &error);
-  return finish_change (self, invocation, mg_dbus_control1_complete_add_relay_rule,
-                        ok, problems, error);
-}
-
-static gboolean
-handle_remove_relay_rule (MgDBusControl1        *object,
-                          GDBusMethodInvocation *invocation,
-                          guint                  position,
-                          gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(GPtrArray) problems = mg_problems_new ();
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = mg_config_store_remove_relay_rule (mg_daemon_get_store (self->daemon),
-                                          position, problems, &error);
-  return finish_change (self, invocation, mg_dbus_control1_complete_remove_relay_rule,
-                        ok, problems, error);
-}
-
-static gboolean
-handle_move_relay_rule (MgDBusControl1        *object,
-                        GDBusMethodInvocation *invocation,
-                        guint                  from,
-                        guint                  to,
-                        gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(GPtrArray) problems = mg_problems_new ();
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = mg_config_store_move_relay_rule (mg_daemon_get_store (self->daemon),
-                                        from, to, problems, &error);
-  return finish_change (self, invocation, mg_dbus_control1_complete_move_relay_rule,
-                        ok, problems, error);
-}
-
-static gboolean
-handle_replace_relay_rule (MgDBusControl1        *object,
-                           GDBusMethodInvocation *invocation,
-                           guint                  position,
-                           const char            *pattern,
-                           gboolean               allow,
-                           gpointer               user_data)
-{
-  MgControlServer *self = user_data;
-  g_autoptr(GPtrArray) problems = mg_problems_new ();
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  ok = mg_config_store_replace_relay_rule (mg_daemon_get_store (self->daemon),
-                                           position, pattern, allow, problems, &error);
-  return finish_change (self, invocation, mg_dbus_control1_complete_replace_relay_rule,
-                        ok, problems, error);
-}
-
-/* ---- several changes at once (ApplyChanges) -------------------------------
+/* ---- configuration changes ---------------------------------------------------
  *
- * Each change is one of the change methods above, named and with its
- * in-arguments as a tuple.  The table maps the name to the same store
- * function the method calls; mg_config_store_begin_batch() makes them one
- * transaction. */
+ * Each change method (AddDomain, RemoveRoute, ...) is one ChangeFunc: its
+ * in-arguments as a tuple, applied to the store.  The method's handler runs
+ * it alone (run_change); ApplyChanges runs a list of them in one
+ * transaction (mg_config_store_begin_batch()). */
 
 typedef gboolean (*ChangeFunc) (MgConfigStore  *store,
                                 GVariant       *parameters,
@@ -1149,6 +667,377 @@ change_set_route_auth (MgConfigStore *store, GVariant *parameters, GPtrArray *pr
   g_variant_get (parameters, "(&s&s&s)", &domain, &user, &password);
   return mg_config_store_set_route_auth (store, domain, user, password, problems, error);
 }
+
+
+/* The reply of every change method: its problems, a(sss). */
+static void
+complete_problems (MgDBusControl1        *object,
+                   GDBusMethodInvocation *invocation,
+                   GVariant              *problems)
+{
+  g_dbus_method_invocation_return_value (invocation, g_variant_new_tuple (&problems, 1));
+}
+
+/* A change method on its own: @apply with the call's own arguments. */
+static gboolean
+run_change (MgControlServer       *self,
+            GDBusMethodInvocation *invocation,
+            ChangeFunc             apply)
+{
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = apply (mg_daemon_get_store (self->daemon),
+              g_dbus_method_invocation_get_parameters (invocation), problems, &error);
+  return finish_change (self, invocation, complete_problems, ok, problems, error);
+}
+
+static gboolean
+handle_apply_settings (MgDBusControl1        *object,
+                       GDBusMethodInvocation *invocation,
+                       GVariant              *changes,
+                       gpointer               user_data)
+{
+  return run_change (user_data, invocation, change_apply_settings);
+}
+
+/* ---- domains and accounts ---------------------------------------------- */
+
+static gboolean
+handle_list_domains (MgDBusControl1        *object,
+                     GDBusMethodInvocation *invocation,
+                     gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sb)"));
+  for (guint i = 0; i < config->domains->len; i++)
+    {
+      const MgDomain *domain = g_ptr_array_index (config->domains, i);
+
+      g_variant_builder_add (&builder, "(sb)", domain->name, domain->shared_box);
+    }
+  mg_dbus_control1_complete_list_domains (object, invocation,
+                                          g_variant_builder_end (&builder));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_add_domain (MgDBusControl1        *object,
+                   GDBusMethodInvocation *invocation,
+                   const char            *name,
+                   gboolean               shared_box,
+                   gpointer               user_data)
+{
+  return run_change (user_data, invocation, change_add_domain);
+}
+
+static gboolean
+handle_remove_domain (MgDBusControl1        *object,
+                      GDBusMethodInvocation *invocation,
+                      const char            *name,
+                      gpointer               user_data)
+{
+  return run_change (user_data, invocation, change_remove_domain);
+}
+
+static gboolean
+handle_list_accounts (MgDBusControl1        *object,
+                      GDBusMethodInvocation *invocation,
+                      const char            *domain,
+                      gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
+  g_autofree char *wanted = canonical_domain (domain);   /* "" = every domain */
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sb)"));
+  for (guint i = 0; i < config->accounts->len; i++)
+    {
+      const MgAccount *account = g_ptr_array_index (config->accounts, i);
+
+      if (*wanted != '\0' && g_strcmp0 (account->domain, wanted) != 0)
+        continue;
+      g_variant_builder_add (&builder, "(sb)", account->address,
+                             account->password_hash != NULL);
+    }
+  mg_dbus_control1_complete_list_accounts (object, invocation,
+                                           g_variant_builder_end (&builder));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_add_account (MgDBusControl1        *object,
+                    GDBusMethodInvocation *invocation,
+                    const char            *address,
+                    const char            *password,
+                    gpointer               user_data)
+{
+  return run_change (user_data, invocation, change_add_account);
+}
+
+static gboolean
+handle_set_password (MgDBusControl1        *object,
+                     GDBusMethodInvocation *invocation,
+                     const char            *address,
+                     const char            *password,
+                     gpointer               user_data)
+{
+  return run_change (user_data, invocation, change_set_password);
+}
+
+static gboolean
+handle_set_domain_shared_box (MgDBusControl1        *object,
+                              GDBusMethodInvocation *invocation,
+                              const char            *name,
+                              gboolean               shared_box,
+                              gpointer               user_data)
+{
+  return run_change (user_data, invocation, change_set_domain_shared_box);
+}
+
+static gboolean
+handle_remove_account (MgDBusControl1        *object,
+                       GDBusMethodInvocation *invocation,
+                       const char            *address,
+                       gpointer               user_data)
+{
+  return run_change (user_data, invocation, change_remove_account);
+}
+
+static gboolean
+handle_import_accounts (MgDBusControl1        *object,
+                        GDBusMethodInvocation *invocation,
+                        const char            *tsv,
+                        gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(GPtrArray) problems = mg_problems_new ();
+  g_autoptr(GError) error = NULL;
+  guint added = 0;
+
+  if (!mg_config_store_import_accounts (mg_daemon_get_store (self->daemon), tsv,
+                                        &added, problems, &error))
+    {
+      if (error == NULL && problems->len == 0)
+        g_set_error_literal (&error, MG_CONTROL_ERROR, MG_CONTROL_ERROR_FAILED,
+                             "the import was refused without a reason");
+      if (error != NULL)
+        {
+          g_dbus_method_invocation_return_gerror (invocation, error);
+          return G_DBUS_METHOD_INVOCATION_HANDLED;
+        }
+      added = 0;
+    }
+  else if (!mg_daemon_config_changed (self->daemon, &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+
+  mg_dbus_control1_complete_import_accounts (object, invocation, added,
+                                             mg_problems_to_variant (problems));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* ---- aliases ------------------------------------------------------------ */
+
+static gboolean
+handle_list_aliases (MgDBusControl1        *object,
+                     GDBusMethodInvocation *invocation,
+                     gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sas)"));
+  for (guint i = 0; i < config->aliases->len; i++)
+    {
+      const MgAlias *alias = g_ptr_array_index (config->aliases, i);
+
+      g_variant_builder_add (&builder, "(s@as)", alias->alias,
+                             g_variant_new_strv ((const char * const *) alias->targets, -1));
+    }
+  mg_dbus_control1_complete_list_aliases (object, invocation,
+                                          g_variant_builder_end (&builder));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_add_alias (MgDBusControl1        *object,
+                  GDBusMethodInvocation *invocation,
+                  const char            *alias,
+                  const char * const    *targets,
+                  gpointer               user_data)
+{
+  return run_change (user_data, invocation, change_add_alias);
+}
+
+static gboolean
+handle_remove_alias (MgDBusControl1        *object,
+                     GDBusMethodInvocation *invocation,
+                     const char            *alias,
+                     gpointer               user_data)
+{
+  return run_change (user_data, invocation, change_remove_alias);
+}
+
+/* ---- routes ------------------------------------------------------------- */
+
+static gboolean
+handle_list_routes (MgDBusControl1        *object,
+                    GDBusMethodInvocation *invocation,
+                    gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ssq)"));
+  for (guint i = 0; i < config->routes->len; i++)
+    {
+      const MgRoute *route = g_ptr_array_index (config->routes, i);
+
+      g_variant_builder_add (&builder, "(ssq)", route->domain, route->host, route->port);
+    }
+  mg_dbus_control1_complete_list_routes (object, invocation,
+                                         g_variant_builder_end (&builder));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_add_route (MgDBusControl1        *object,
+                  GDBusMethodInvocation *invocation,
+                  const char            *domain,
+                  const char            *host,
+                  guint16                port,
+                  gpointer               user_data)
+{
+  return run_change (user_data, invocation, change_add_route);
+}
+
+static gboolean
+handle_list_route_security (MgDBusControl1        *object,
+                            GDBusMethodInvocation *invocation,
+                            gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sbs)"));
+  for (guint i = 0; i < config->routes->len; i++)
+    {
+      const MgRoute *route = g_ptr_array_index (config->routes, i);
+
+      g_variant_builder_add (&builder, "(sbs)", route->domain, route->tls_required,
+                             route->auth_user != NULL ? route->auth_user : "");
+    }
+  mg_dbus_control1_complete_list_route_security (object, invocation,
+                                                 g_variant_builder_end (&builder));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_set_route_tls (MgDBusControl1        *object,
+                      GDBusMethodInvocation *invocation,
+                      const char            *domain,
+                      gboolean               required,
+                      gpointer               user_data)
+{
+  return run_change (user_data, invocation, change_set_route_tls);
+}
+
+static gboolean
+handle_set_route_auth (MgDBusControl1        *object,
+                       GDBusMethodInvocation *invocation,
+                       const char            *domain,
+                       const char            *user,
+                       const char            *password,
+                       gpointer               user_data)
+{
+  return run_change (user_data, invocation, change_set_route_auth);
+}
+
+static gboolean
+handle_remove_route (MgDBusControl1        *object,
+                     GDBusMethodInvocation *invocation,
+                     const char            *domain,
+                     gpointer               user_data)
+{
+  return run_change (user_data, invocation, change_remove_route);
+}
+
+/* ---- relay rules -------------------------------------------------------- */
+
+static gboolean
+handle_list_relay_rules (MgDBusControl1        *object,
+                         GDBusMethodInvocation *invocation,
+                         gpointer               user_data)
+{
+  MgControlServer *self = user_data;
+  g_autoptr(MgConfig) config = mg_daemon_get_config (self->daemon);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sb)"));
+  for (guint i = 0; i < config->relay_rules->len; i++)
+    {
+      const MgRelayRule *rule = g_ptr_array_index (config->relay_rules, i);
+
+      g_variant_builder_add (&builder, "(sb)", rule->pattern, rule->allow);
+    }
+  mg_dbus_control1_complete_list_relay_rules (object, invocation,
+                                              g_variant_builder_end (&builder));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_add_relay_rule (MgDBusControl1        *object,
+                       GDBusMethodInvocation *invocation,
+                       const char            *pattern,
+                       gboolean               allow,
+                       guint                  position,
+                       gpointer               user_data)
+{
+  return run_change (user_data, invocation, change_add_relay_rule);
+}
+
+static gboolean
+handle_remove_relay_rule (MgDBusControl1        *object,
+                          GDBusMethodInvocation *invocation,
+                          guint                  position,
+                          gpointer               user_data)
+{
+  return run_change (user_data, invocation, change_remove_relay_rule);
+}
+
+static gboolean
+handle_move_relay_rule (MgDBusControl1        *object,
+                        GDBusMethodInvocation *invocation,
+                        guint                  from,
+                        guint                  to,
+                        gpointer               user_data)
+{
+  return run_change (user_data, invocation, change_move_relay_rule);
+}
+
+static gboolean
+handle_replace_relay_rule (MgDBusControl1        *object,
+                           GDBusMethodInvocation *invocation,
+                           guint                  position,
+                           const char            *pattern,
+                           gboolean               allow,
+                           gpointer               user_data)
+{
+  return run_change (user_data, invocation, change_replace_relay_rule);
+}
+
+/* ---- several changes at once (ApplyChanges) ------------------------------- */
 
 typedef struct
 {
