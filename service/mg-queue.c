@@ -757,6 +757,15 @@ apply_submit (MgQueue         *queue,
   gsize size = 0;
   int rc;
 
+  /* a body in queue.db is keyed by the id's number: two messages whose
+   * ids do not have one would share a body */
+  if (parse_id (m->id) == 0 || m->id[1 + strspn (m->id + 1, "0123456789")] != '\0')
+    {
+      g_set_error (error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_STORAGE,
+                   "queue: \"%s\" is not a queue id (B and digits, from mg_queue_new_id())", m->id);
+      return FALSE;
+    }
+
   sqlite3_bind_text (stmt, 1, m->id, -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 2, m->sender, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 3, m->received_at);

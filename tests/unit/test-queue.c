@@ -788,6 +788,31 @@ test_migrate_v1 (Fixture       *fx,
   }
 }
 
+/* A message whose id is not one the queue hands out is refused with a
+ * clear error, alone: the others of its batch are stored. */
+static void
+test_submit_bad_id (Fixture       *fx,
+                    gconstpointer  data)
+{
+  g_autoptr(GBytes) body = make_body (300, 24);
+  g_autoptr(MgQueueMessage) bad = make_message (fx->queue, "x@example.com", body);
+  g_autoptr(MgQueueMessage) good = make_message (fx->queue, "y@example.com", body);
+  Waiter w_bad = { .expected_context = fx->context };
+  Waiter w_good = { .expected_context = fx->context };
+
+  g_free (bad->id);
+  bad->id = g_strdup ("B12x");
+  mg_queue_submit (fx->queue, bad, fx->context, on_done_cb, &w_bad);
+  mg_queue_submit (fx->queue, good, fx->context, on_done_cb, &w_good);
+  wait_for (fx->context, &w_bad);
+  wait_for (fx->context, &w_good);
+  g_assert_error (w_bad.error, MG_QUEUE_ERROR, MG_QUEUE_ERROR_STORAGE);
+  g_assert_nonnull (strstr (w_bad.error->message, "not a queue id"));
+  g_clear_error (&w_bad.error);
+  g_assert_no_error (w_good.error);
+  g_assert_cmpuint (mg_queue_count (fx->queue), ==, 1);
+}
+
 /* R-1.5: ids are unique, increasing, and never reused across restarts,
  * even for ids handed out but never stored. */
 static void
@@ -1140,6 +1165,7 @@ main (int    argc,
   ADD ("/queue/segments/orphan-removed", test_orphan_segment_removed);
   ADD ("/queue/migrate/v1", test_migrate_v1);
   ADD ("/queue/submit/direct", test_submit_direct);
+  ADD ("/queue/submit/bad-id", test_submit_bad_id);
   ADD ("/queue/submit/direct-declines-when-busy", test_submit_direct_declines_when_busy);
   ADD ("/queue/id/unique-not-reused", test_ids_unique);
   ADD ("/queue/group-commit/concurrent", test_group_commit);
