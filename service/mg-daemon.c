@@ -67,6 +67,11 @@ flush_queued (MgDaemon *self)
   g_autoptr(GPtrArray) batch = NULL;
 
   g_mutex_lock (&self->queued_lock);
+  if (self->queued->len == 0)
+    {
+      g_mutex_unlock (&self->queued_lock);   /* nothing gathered: no timeout pending either */
+      return;
+    }
   batch = g_steal_pointer (&self->queued);
   self->queued = g_ptr_array_new_with_free_func ((GDestroyNotify) mg_queue_message_unref);
   if (self->queued_source != NULL)

@@ -282,6 +282,7 @@ struct _MgReceiver
   GSource              *sweep_source;
   GList                *conns;          /* Conn* (one ref each) */
   guint                 n_pending_commits;
+  gint64                direct_off_until;   /* no direct commits before (monotonic µs) */
   gboolean              stopping;
   MgTlsServer          *tls;            /* nullable: no certificate configured / loadable */
   char                 *tls_failed;     /* "cert\nkey" whose loading failed last (warn once) */
@@ -293,7 +294,6 @@ struct _MgReceiver
 
   /* any thread (atomics): */
   guint                 n_sessions;
-  gint64                direct_off_until;   /* no direct commits before (monotonic µs) */
   guint64               n_received;
   guint64               n_connections;
   gboolean              running;
